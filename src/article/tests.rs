@@ -1,0 +1,229 @@
+//! The article format's rules, as examples.
+
+use chrono::TimeZone;
+use serde_json::json;
+
+use super::*;
+use crate::prompts::Language;
+
+fn english() -> Language {
+    Language {
+        name: "English".into(),
+        overview: "Overview".into(),
+        author: "From author".into(),
+        impact: "Impact on the crypto market".into(),
+    }
+}
+
+fn headline(title: &str) -> Headline {
+    Headline::from_value(json!({
+        "externalId": "57763812",
+        "title": title,
+        "description": "Revenue dropped to a record as operators unplugged 40% of machines.",
+        "publishedAt": "2026-02-05T17:45:43Z",
+        "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_"},
+    }))
+    .unwrap()
+}
+
+fn draft() -> Draft {
+    Draft {
+        overview: "A significant decline in mining revenue has been observed. Large operations are switching off equipment amid falling prices.".into(),
+        heading: "Mining Revenue Decline".into(),
+        paragraphs: vec![
+            "The current state of mining revenue has reached unprecedented lows for the sector.".into(),
+            "As prices decrease, the profitability of mining diminishes for every operator.".into(),
+        ],
+        commentary: vec!["The decline highlights how closely prices and operating costs are linked.".into()],
+        bullets: vec![
+            "Network security could weaken as miners unplug.".into(),
+            "- Fewer miners may reduce the hash rate.".into(),
+            "New entrants may be discouraged.".into(),
+        ],
+        sentiment: Sentiment::Negative,
+        category: "MINING".into(),
+        tags: vec!["btc".into(), "MINING".into(), "btc".into()],
+    }
+}
+
+fn article_for(title: &str) -> Article {
+    let when = Utc.with_ymd_and_hms(2026, 2, 5, 18, 45, 11).unwrap();
+    Article::assemble(
+        &headline(title),
+        &draft(),
+        &english(),
+        PromptVersion::new(1).unwrap(),
+        Provenance {
+            model: "m".into(),
+            ..Provenance::default()
+        },
+        when,
+    )
+}
+
+#[test]
+fn the_article_has_the_seed_shape() {
+    let md = article_for("Bitcoin Mining Revenue Gauge Falls to Record Low")
+        .to_markdown()
+        .unwrap();
+    let headings: Vec<&str> = md.lines().filter(|l| l.starts_with("## ")).collect();
+    assert_eq!(
+        headings,
+        [
+            "## Overview",
+            "## Mining Revenue Decline",
+            "## From author",
+            "## Impact on the crypto market"
+        ]
+    );
+    assert!(md.starts_with("---\ntitle: Bitcoin Mining Revenue Gauge Falls to Record Low\n"));
+    assert!(md.contains(
+        "publishedAt: '2026-02-05T17:45:43.000Z'\nupdatedAt: '2026-02-05T18:45:11.000Z'\n"
+    ));
+    assert!(md.contains("externalId: '57763812'\n"));
+    assert!(md.contains("\n- Fewer miners may reduce the hash rate.\n"));
+    assert!(md.contains(
+        "ai:\n  rewritten: true\n  expandedAt: '2026-02-05T18:45:11.000Z'\n  version: 1\n"
+    ));
+    let fm = parse_frontmatter(&md).unwrap();
+    assert_eq!(fm.tags, ["BTC", "MINING"]);
+    assert!(!fm.draft);
+}
+
+#[test]
+fn hostile_titles_read_back_unchanged() {
+    for title in [
+        "no",
+        "Yes: \"quoted\" and 'single'",
+        "--- not a document marker",
+        "# not a comment",
+        "key: value # comment",
+        "🧊 Solana Memecoin Frenzy Cools",
+        "比特币价格突破新高：市场情绪高涨",
+        "[link](x) {a: b} *star* &anchor !tag %pct @at `tick`",
+        "Line\nbreak and \\ backslash\ttab",
+        "2026-02-05",
+        "0x1F",
+        "   padded   ",
+    ] {
+        let md = article_for(title).to_markdown().unwrap();
+        assert_eq!(parse_frontmatter(&md).unwrap().title, title, "{md}");
+    }
+}
+
+#[test]
+fn the_description_is_the_overview_when_short() {
+    assert_eq!(
+        description("One  short\nparagraph."),
+        "One short paragraph."
+    );
+}
+
+#[test]
+fn the_description_is_cut_at_a_word_boundary_with_an_ellipsis() {
+    let overview = "word ".repeat(60);
+    let d = description(&overview);
+    assert!(d.ends_with("word…"), "{d}");
+    assert!(d.chars().count() <= DESCRIPTION_MAX_CHARS + 1);
+    assert!(overview.starts_with(d.trim_end_matches('…')));
+}
+
+#[test]
+fn the_description_never_cuts_an_emoji_or_a_cjk_character() {
+    let emoji = "🧊".repeat(250);
+    let d = description(&emoji);
+    assert_eq!(d.chars().count(), DESCRIPTION_MAX_CHARS + 1);
+    let family = "👨‍👩‍👧".repeat(100); // five code points per grapheme
+    let d = description(&family);
+    assert_eq!(
+        d.trim_end_matches('…').chars().count() % 5,
+        0,
+        "cut inside a grapheme"
+    );
+    let cjk = "比特币价格突破新高，市场情绪高涨。".repeat(20);
+    let d = description(&cjk);
+    let stem = d.trim_end_matches('…');
+    assert!(stem.ends_with('，') || stem.ends_with('。'), "{d}");
+}
+
+#[test]
+fn a_word_longer_than_the_limit_is_cut_between_characters() {
+    let d = description(&"a".repeat(300));
+    assert_eq!(d, format!("{}…", "a".repeat(200)));
+}
+
+#[test]
+fn clean_answers_pass_the_checks() {
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let v = check_fields(
+        &serde_json::to_value(json!({
+            "overview": draft().overview,
+            "heading": draft().heading,
+            "paragraphs": draft().paragraphs,
+            "bullets": draft().bullets,
+        }))
+        .unwrap(),
+        &h,
+    );
+    assert!(v.is_clean(), "{v:?}");
+}
+
+#[test]
+fn figures_that_the_source_gives_are_fine_and_invented_ones_are_flagged() {
+    let h = headline("Miners unplug 40% of machines");
+    let ok = check_fields(
+        &json!({"overview": "Operators unplugged 40% of their machines as revenue fell to a record."}),
+        &h,
+    );
+    assert!(ok.is_clean(), "{ok:?}");
+    let bad = check_fields(
+        &json!({"overview": "Operators unplugged 40% of machines, cutting 1,250 jobs in 2026."}),
+        &h,
+    );
+    assert_eq!(bad.flawed.len(), 1, "{bad:?}");
+    assert!(bad.flawed[0].contains("1250") && bad.flawed[0].contains("2026"));
+}
+
+#[test]
+fn junk_that_small_models_write_is_flagged() {
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let cases = [
+        json!({"overview": "Bitcoin Mining Revenue Gauge Falls to Record Low"}),
+        json!({"overview": "Bitcoin mining revenue gauge falls to record low. And more words follow here."}),
+        json!({"overview": "<p>Mining revenue fell sharply as operators unplugged machines.</p>"}),
+        json!({"overview": "As an AI language model, I cannot know the news, but revenue fell."}),
+        json!({"overview": "Lorem ipsum dolor sit amet, consectetur adipiscing elit, sed do."}),
+        json!({"paragraphs": ["Mining revenue fell sharply across the whole sector. Mining revenue fell sharply across the whole sector.", "Another paragraph that is long enough to count."]}),
+    ];
+    for case in cases {
+        let v = check_fields(&case, &h);
+        assert!(
+            v.invalid.is_empty() && !v.flawed.is_empty(),
+            "{case} → {v:?}"
+        );
+    }
+}
+
+#[test]
+fn answers_the_article_cannot_be_built_from_are_invalid() {
+    let h = headline("T");
+    for case in [
+        json!({"overview": "Too short."}),
+        json!({"heading": ""}),
+        json!({"paragraphs": ["ok but short", "x"]}),
+        json!({"bullets": ["-", "a", "b"]}),
+        json!({"tags": [" "]}),
+    ] {
+        assert!(!check_fields(&case, &h).invalid.is_empty(), "{case}");
+    }
+}
+
+#[test]
+fn flags_make_a_draft_and_are_recorded() {
+    let mut a = article_for("T");
+    a.frontmatter.draft = true;
+    a.frontmatter.ai.flags = vec!["overview: figures not in the news item: 2026".into()];
+    let fm = parse_frontmatter(&a.to_markdown().unwrap()).unwrap();
+    assert!(fm.draft);
+    assert_eq!(fm.ai.flags.len(), 1);
+}

@@ -1,0 +1,261 @@
+//! The frontmatter's YAML emitter: serde values in, YAML that reads back the same in YAML 1.2
+//! *and* YAML 1.1 readers out.
+//!
+//! `yaml_serde` (our serde_yaml) decides quoting by YAML 1.2 rules, so it writes `no`, `on`,
+//! `2026-02-05T17:45:43.000Z` and `0x1F` bare, which PyYAML and Ruby's Psych (YAML 1.1, used
+//! by site generators) read as a boolean, a date or a number. It has no knob for that, so the
+//! last step is ours: a value tree from serde (`serde_json::Value`, order kept) is printed
+//! with a conservative rule — a string goes bare only when it is plainly prose that no YAML
+//! version could take for anything else, single-quoted otherwise, double-quoted with escapes
+//! when it holds characters single quotes cannot carry. `article` reads the output back with
+//! `yaml_serde` before anything is written, so a bug here fails a job instead of a site build.
+
+use std::fmt::Write as _;
+
+use serde_json::Value;
+
+/// Prints a mapping as block YAML (no document markers).
+pub fn to_yaml(map: &serde_json::Map<String, Value>) -> String {
+    let mut out = String::new();
+    write_map(&mut out, map, 0);
+    out
+}
+
+fn write_map(out: &mut String, map: &serde_json::Map<String, Value>, indent: usize) {
+    for (key, value) in map {
+        out.push_str(&" ".repeat(indent));
+        out.push_str(&scalar(key));
+        out.push(':');
+        write_value_after_key(out, value, indent);
+    }
+}
+
+fn write_value_after_key(out: &mut String, value: &Value, indent: usize) {
+    match value {
+        Value::Object(m) if !m.is_empty() => {
+            out.push('\n');
+            write_map(out, m, indent + 2);
+        }
+        Value::Array(items) if !items.is_empty() => {
+            out.push('\n');
+            for item in items {
+                out.push_str(&" ".repeat(indent + 2));
+                out.push('-');
+                match item {
+                    Value::Object(m) if !m.is_empty() => {
+                        // A mapping inside a sequence: first key on the dash's line.
+                        let mut nested = String::new();
+                        write_map(&mut nested, m, indent + 4);
+                        out.push(' ');
+                        out.push_str(nested.trim_start());
+                    }
+                    Value::Array(inner) if !inner.is_empty() => {
+                        // Not produced by our frontmatter; keep it valid with flow style.
+                        out.push(' ');
+                        out.push_str(&flow(item));
+                        out.push('\n');
+                    }
+                    other => {
+                        out.push(' ');
+                        out.push_str(&flow(other));
+                        out.push('\n');
+                    }
+                }
+            }
+        }
+        other => {
+            out.push(' ');
+            out.push_str(&flow(other));
+            out.push('\n');
+        }
+    }
+}
+
+/// A value on one line.
+fn flow(value: &Value) -> String {
+    match value {
+        Value::Null => "null".to_owned(),
+        Value::Bool(b) => b.to_string(),
+        Value::Number(n) => n.to_string(),
+        Value::String(s) => scalar(s),
+        Value::Array(items) => {
+            let inner: Vec<String> = items.iter().map(flow).collect();
+            format!("[{}]", inner.join(", "))
+        }
+        Value::Object(m) => {
+            let inner: Vec<String> = m
+                .iter()
+                .map(|(k, v)| format!("{}: {}", scalar(k), flow(v)))
+                .collect();
+            format!("{{{}}}", inner.join(", "))
+        }
+    }
+}
+
+/// A string scalar in the safest readable style.
+pub fn scalar(s: &str) -> String {
+    if is_plain_safe(s) {
+        s.to_owned()
+    } else if s
+        .chars()
+        .all(|c| !c.is_control() && c != '\u{feff}' && !is_line_break(c))
+    {
+        format!("'{}'", s.replace('\'', "''"))
+    } else {
+        double_quoted(s)
+    }
+}
+
+fn is_line_break(c: char) -> bool {
+    matches!(c, '\n' | '\r' | '\u{85}' | '\u{2028}' | '\u{2029}')
+}
+
+/// Words that some YAML version reads as a boolean or null, compared case-insensitively
+/// (YAML 1.1: y/n/yes/no/on/off/true/false, `~` and null).
+const SPECIAL_WORDS: &[&str] = &[
+    "y", "n", "yes", "no", "on", "off", "true", "false", "null", "nan", "inf",
+];
+
+/// Bare only when it starts with a letter, holds nothing but letters, digits, spaces and
+/// harmless punctuation, has no leading/trailing space and is not a special word. Anything
+/// starting with a digit, sign or dot (numbers, dates, times, `.inf`) is quoted.
+fn is_plain_safe(s: &str) -> bool {
+    let Some(first) = s.chars().next() else {
+        return false;
+    };
+    first.is_alphabetic()
+        && !s.ends_with(' ')
+        && !SPECIAL_WORDS.contains(&s.to_ascii_lowercase().as_str())
+        && s.chars().all(|c| {
+            (c.is_alphanumeric() && !c.is_control())
+                || matches!(c, ' ' | '_' | '-' | '.' | '(' | ')' | '/')
+        })
+        && !s.contains("  ")
+}
+
+fn double_quoted(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() || c == '\u{feff}' || is_line_break(c) => {
+                let _ = write!(out, "\\u{:04X}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn round_trip(value: Value) {
+        let Value::Object(map) = value.clone() else {
+            panic!("test values are objects")
+        };
+        let yaml = to_yaml(&map);
+        let back: Value = serde_yaml::from_str(&yaml).unwrap_or_else(|e| panic!("{e}\n{yaml}"));
+        assert_eq!(back, value, "{yaml}");
+    }
+
+    #[test]
+    fn hostile_strings_read_back_unchanged() {
+        for s in [
+            "no",
+            "No",
+            "on",
+            "OFF",
+            "y",
+            "~",
+            "null",
+            "true",
+            "",
+            " ",
+            "-",
+            "- a",
+            "? x",
+            ": x",
+            "a: b",
+            "a #b",
+            "#x",
+            "---",
+            "...",
+            "'",
+            "\"",
+            "''",
+            "a'b",
+            "a\"b",
+            "0x1F",
+            "1e3",
+            "012",
+            "1_000",
+            "+1",
+            ".inf",
+            "2026-02-05",
+            "2026-02-05T17:45:43.000Z",
+            "12:30:00",
+            "@x",
+            "`x",
+            "!tag",
+            "&a",
+            "*a",
+            "%x",
+            "|",
+            ">",
+            "[a]",
+            "{a}",
+            "a,b",
+            "line\nbreak",
+            "tab\there",
+            "cr\rx",
+            "\u{1b}[31m",
+            "\u{feff}bom",
+            "🧊 emoji",
+            "中文标题：比特币",
+            "Börse Stuttgart",
+            "trailing ",
+            " leading",
+            "a\u{2028}b",
+            "back\\slash",
+            "é",
+        ] {
+            round_trip(json!({ "k": s }));
+        }
+    }
+
+    #[test]
+    fn nested_maps_lists_and_scalars_keep_their_types() {
+        round_trip(json!({
+            "title": "T",
+            "tags": ["BTC", "NO", "ON"],
+            "empty": [],
+            "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_", "type": "RSS"},
+            "stickyWeight": 0,
+            "draft": false,
+            "ai": {"rewritten": true, "version": 1, "flags": ["a: b"]},
+            "list_of_maps": [{"a": 1, "b": "x"}],
+        }));
+    }
+
+    #[test]
+    fn ambiguous_strings_are_quoted_and_prose_is_not() {
+        assert_eq!(scalar("no"), "'no'");
+        assert_eq!(
+            scalar("2026-02-05T17:45:43.000Z"),
+            "'2026-02-05T17:45:43.000Z'"
+        );
+        assert_eq!(scalar("57763812"), "'57763812'");
+        assert_eq!(scalar("Bloomberg (Crypto)"), "Bloomberg (Crypto)");
+        assert_eq!(scalar("it's"), "'it''s'");
+        assert_eq!(scalar("a\nb"), "\"a\\nb\"");
+    }
+}

@@ -1,0 +1,40 @@
+//! `rewriter enqueue`: read headlines, validate each, publish each with a confirm, report.
+
+use anyhow::Context;
+
+use crate::cli::JobsArgs;
+use crate::cli::input::read_jobs;
+use crate::config::Settings;
+use crate::queue::{self, Publisher};
+
+/// Publishes every valid item; `Ok(false)` when any item was rejected or not confirmed.
+pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
+    let items = read_jobs(&args.files, args.prompt_version, args.force)?;
+    let connection = queue::connect(&settings.amqp_url).await?;
+    let publisher = Publisher::open(&connection, &settings.queue)
+        .await
+        .context("opening a confirm channel")?;
+    let (mut enqueued, mut rejected) = (0usize, 0usize);
+    for item in items {
+        let outcome = match item.job {
+            Ok(job) => publisher
+                .publish(&settings.queue, &job.to_json(), Default::default())
+                .await
+                .map_err(|e| e.to_string()),
+            Err(invalid) => Err(invalid.to_string()),
+        };
+        match outcome {
+            Ok(()) => enqueued += 1,
+            Err(reason) => {
+                rejected += 1;
+                eprintln!("{}: rejected: {reason}", item.origin);
+            }
+        }
+    }
+    let _ = connection.close(200, "done".into()).await;
+    println!(
+        "enqueued {enqueued} job(s) to {}; rejected {rejected}",
+        settings.queue
+    );
+    Ok(rejected == 0)
+}

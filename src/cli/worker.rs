@@ -1,0 +1,40 @@
+//! `rewriter worker`: build the worker, run it until SIGINT/SIGTERM; a second signal exits.
+
+use std::io::IsTerminal;
+
+use tokio::signal::unix::{SignalKind, signal};
+
+use crate::config::Settings;
+use crate::worker::Worker;
+
+pub async fn run(settings: Settings) -> anyhow::Result<bool> {
+    let worker = Worker::build(settings).await?;
+    let (mut interrupt, mut terminate) = (
+        signal(SignalKind::interrupt())?,
+        signal(SignalKind::terminate())?,
+    );
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    tokio::spawn(async move {
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        let _ = first_tx.send(());
+        if std::io::stderr().is_terminal() {
+            eprintln!("stopping: finishing jobs in flight (signal again to quit now)");
+        }
+        tokio::select! {
+            _ = interrupt.recv() => {}
+            _ = terminate.recv() => {}
+        }
+        tracing::warn!("second signal: exiting now; unfinished jobs return to the queue");
+        std::process::exit(130);
+    });
+    let summary = worker
+        .run_until(async {
+            let _ = first_rx.await;
+        })
+        .await?;
+    tracing::debug!(?summary, "worker exited");
+    Ok(true)
+}

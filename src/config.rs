@@ -1,0 +1,282 @@
+//! Every setting, its environment variable, its default, and secret handling.
+//!
+//! Settings are read once, at the edge, from the environment and an optional TOML file named by
+//! `REWRITER_CONFIG` (the environment wins), then passed down as [`Settings`]. Nothing else in
+//! the crate reads the environment. The API key and the broker URL (which carries a password)
+//! are [`SecretString`]s: their `Debug` is redacted, and the URL is only ever shown through
+//! [`safe_url`].
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use secrecy::{ExposeSecret, SecretString};
+
+use crate::job::PromptVersion;
+
+/// Every environment variable the code reads, for `--help`, the README and the compose check.
+pub const ENV_VARS: &[&str] = &[
+    "AMQP_URL",
+    "REWRITER_QUEUE",
+    "OPENAI_BASE_URL",
+    "OPENAI_API_KEY",
+    "REWRITER_MODEL",
+    "REWRITER_OUT",
+    "REWRITER_PROMPTS",
+    "REWRITER_PROMPT_VERSION",
+    "REWRITER_CONCURRENCY",
+    "REWRITER_LLM_TIMEOUT_SECS",
+    "REWRITER_LLM_MAX_ATTEMPTS",
+    "REWRITER_SHUTDOWN_GRACE_SECS",
+    "REWRITER_LOG_FORMAT",
+    "REWRITER_CONFIG",
+    "RUST_LOG",
+];
+
+pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+pub const DEFAULT_QUEUE: &str = "rewriter.jobs";
+pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+
+/// A setting that could not be read.
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("{var}: {problem}")]
+    Invalid { var: &'static str, problem: String },
+    #[error("config file {path}: {problem}")]
+    File { path: PathBuf, problem: String },
+}
+
+/// How the LLM is reached and how hard to try.
+#[derive(Debug, Clone)]
+pub struct LlmSettings {
+    /// Base URL including `/v1`.
+    pub base_url: String,
+    pub api_key: Option<SecretString>,
+    /// Overrides the prompt set's model when set.
+    pub model: Option<String>,
+    /// One HTTP request, connect to last byte.
+    pub request_timeout: Duration,
+    /// Attempts per call for transient failures (429, 5xx, timeouts, dropped connections).
+    pub max_attempts: u32,
+    /// Cap on one backoff sleep (Retry-After is honoured up to this too).
+    pub max_backoff: Duration,
+    /// Extra asks per call when an answer breaks the schema or the article rules.
+    pub max_reasks: u32,
+}
+
+/// Log output format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Pretty,
+    Json,
+}
+
+/// All settings, read once.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub amqp_url: SecretString,
+    pub queue: String,
+    pub llm: LlmSettings,
+    pub out_dir: PathBuf,
+    pub prompts_dir: PathBuf,
+    /// `None`: the highest version present.
+    pub prompt_version: Option<PromptVersion>,
+    /// Jobs in flight per worker, and the broker prefetch.
+    pub concurrency: u16,
+    /// How long in-flight jobs may run on after SIGTERM before they are returned to the queue.
+    pub shutdown_grace: Duration,
+    pub log_format: LogFormat,
+    /// `RUST_LOG`: which logs to show.
+    pub log_filter: Option<String>,
+}
+
+impl Settings {
+    /// Reads the process environment (and `REWRITER_CONFIG`, if set).
+    pub fn from_env() -> Result<Self, ConfigError> {
+        let env: HashMap<String, String> = ENV_VARS
+            .iter()
+            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+            .collect();
+        let mut merged = match env.get("REWRITER_CONFIG") {
+            Some(path) => read_file(PathBuf::from(path))?,
+            None => HashMap::new(),
+        };
+        merged.extend(env);
+        Self::from_map(&merged)
+    }
+
+    /// Builds settings from variable names to values; absent names take their defaults.
+    pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
+        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
+        let parse_u32 = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
+            match get(var) {
+                None => Ok(default),
+                Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
+                    var,
+                    problem: format!("{v:?} is not a whole number"),
+                }),
+            }
+        };
+        let concurrency = parse_u32("REWRITER_CONCURRENCY", 8)?;
+        if !(1..=u32::from(u16::MAX)).contains(&concurrency) {
+            return Err(ConfigError::Invalid {
+                var: "REWRITER_CONCURRENCY",
+                problem: "must be between 1 and 65535".into(),
+            });
+        }
+        let prompt_version = get("REWRITER_PROMPT_VERSION")
+            .map(|v| {
+                PromptVersion::parse(v).map_err(|e| ConfigError::Invalid {
+                    var: "REWRITER_PROMPT_VERSION",
+                    problem: e.to_string(),
+                })
+            })
+            .transpose()?;
+        let log_format = match get("REWRITER_LOG_FORMAT") {
+            None | Some("pretty") | Some("text") => LogFormat::Pretty,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::Invalid {
+                    var: "REWRITER_LOG_FORMAT",
+                    problem: format!("{other:?} is not \"pretty\" or \"json\""),
+                });
+            }
+        };
+        let max_attempts = parse_u32("REWRITER_LLM_MAX_ATTEMPTS", 10)?.max(1);
+        Ok(Self {
+            amqp_url: SecretString::from(get("AMQP_URL").unwrap_or(DEFAULT_AMQP_URL)),
+            queue: get("REWRITER_QUEUE").unwrap_or(DEFAULT_QUEUE).to_owned(),
+            llm: LlmSettings {
+                base_url: get("OPENAI_BASE_URL")
+                    .unwrap_or(DEFAULT_OPENAI_BASE_URL)
+                    .trim_end_matches('/')
+                    .to_owned(),
+                api_key: get("OPENAI_API_KEY").map(SecretString::from),
+                model: get("REWRITER_MODEL").map(str::to_owned),
+                request_timeout: Duration::from_secs(
+                    parse_u32("REWRITER_LLM_TIMEOUT_SECS", 120)?.max(1).into(),
+                ),
+                max_attempts,
+                max_backoff: Duration::from_secs(8),
+                max_reasks: 2,
+            },
+            out_dir: PathBuf::from(get("REWRITER_OUT").unwrap_or("./content")),
+            prompts_dir: PathBuf::from(get("REWRITER_PROMPTS").unwrap_or("./prompts")),
+            prompt_version,
+            concurrency: u16::try_from(concurrency).unwrap_or(u16::MAX),
+            shutdown_grace: Duration::from_secs(
+                parse_u32("REWRITER_SHUTDOWN_GRACE_SECS", 30)?.into(),
+            ),
+            log_format,
+            log_filter: get("RUST_LOG").map(str::to_owned),
+        })
+    }
+}
+
+fn read_file(path: PathBuf) -> Result<HashMap<String, String>, ConfigError> {
+    let fail = |problem: String| ConfigError::File {
+        path: path.clone(),
+        problem,
+    };
+    let text = std::fs::read_to_string(&path).map_err(|e| fail(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| fail(e.to_string()))?;
+    let mut out = HashMap::new();
+    for (key, value) in table {
+        let name = key.to_uppercase();
+        if !ENV_VARS.contains(&name.as_str()) {
+            return Err(fail(format!(
+                "unknown setting {key:?}; known: {}",
+                ENV_VARS.join(", ")
+            )));
+        }
+        let value = match value {
+            toml::Value::String(s) => s,
+            toml::Value::Integer(i) => i.to_string(),
+            other => return Err(fail(format!("{key}: {other} is not a string or a number"))),
+        };
+        out.insert(name, value);
+    }
+    Ok(out)
+}
+
+/// A URL with any password replaced by `***`, for logs and errors.
+pub fn safe_url(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return "***".to_owned();
+    };
+    let (authority, path) = rest.split_once('/').map_or((rest, ""), |(a, p)| (a, p));
+    let host = match authority.rsplit_once('@') {
+        Some((userinfo, host)) => {
+            let user = userinfo.split(':').next().unwrap_or("");
+            format!("{user}:***@{host}")
+        }
+        None => authority.to_owned(),
+    };
+    if path.is_empty() && !rest.contains('/') {
+        format!("{scheme}://{host}")
+    } else {
+        format!("{scheme}://{host}/{path}")
+    }
+}
+
+/// The broker URL, redacted.
+pub fn safe_amqp_url(settings: &Settings) -> String {
+    safe_url(settings.amqp_url.expose_secret())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
+        pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect()
+    }
+
+    #[test]
+    fn defaults_are_the_contracts() {
+        let s = Settings::from_map(&HashMap::new()).unwrap();
+        assert_eq!(s.amqp_url.expose_secret(), DEFAULT_AMQP_URL);
+        assert_eq!(s.queue, "rewriter.jobs");
+        assert_eq!(s.llm.base_url, "https://api.openai.com/v1");
+        assert!(s.llm.api_key.is_none());
+        assert_eq!(s.out_dir, PathBuf::from("./content"));
+        assert_eq!(s.prompts_dir, PathBuf::from("./prompts"));
+        assert_eq!(s.prompt_version, None);
+    }
+
+    #[test]
+    fn bad_values_name_their_variable() {
+        let err = Settings::from_map(&vars(&[("REWRITER_CONCURRENCY", "many")])).unwrap_err();
+        assert!(err.to_string().starts_with("REWRITER_CONCURRENCY"));
+        let err = Settings::from_map(&vars(&[("REWRITER_PROMPT_VERSION", "v0")])).unwrap_err();
+        assert!(err.to_string().starts_with("REWRITER_PROMPT_VERSION"));
+    }
+
+    #[test]
+    fn secrets_do_not_show_in_debug_output() {
+        let s = Settings::from_map(&vars(&[
+            ("OPENAI_API_KEY", "sk-canary-123"),
+            ("AMQP_URL", "amqp://bob:hunter2@host:5672/%2f"),
+        ]))
+        .unwrap();
+        let debug = format!("{s:?}");
+        assert!(!debug.contains("sk-canary-123"));
+        assert!(!debug.contains("hunter2"));
+        assert_eq!(safe_amqp_url(&s), "amqp://bob:***@host:5672/%2f");
+    }
+
+    #[test]
+    fn safe_url_keeps_urls_without_passwords() {
+        assert_eq!(
+            safe_url("http://127.0.0.1:8080/v1"),
+            "http://127.0.0.1:8080/v1"
+        );
+        assert_eq!(safe_url("amqp://u:p@h"), "amqp://u:***@h");
+        assert_eq!(safe_url("garbage"), "***");
+    }
+}

@@ -1,0 +1,24 @@
+//! `rewriter` turns raw crypto-news headlines into versioned Markdown articles with an
+//! OpenAI-compatible LLM, fed by RabbitMQ.
+//!
+//! # Layout, in reading order
+//!
+//! A job flows top to bottom: [`job`] parses the wire format into trusted types, [`prompts`]
+//! renders a prompt set for it, [`llm`] gets checked answers, [`article`] builds the Markdown,
+//! [`store`] writes it atomically. [`pipeline`] is that sequence for one job; [`queue`] and
+//! [`worker`] run it off RabbitMQ; [`cli`] is the command line; [`config`] and [`telemetry`]
+//! are read once at start.
+
+pub mod config;
+pub mod telemetry;
+
+pub mod article;
+pub mod job;
+pub mod llm;
+pub mod pipeline;
+pub mod prompts;
+pub mod queue;
+pub mod store;
+pub mod worker;
+
+pub mod cli;

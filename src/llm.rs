@@ -1,0 +1,703 @@
+//! Talking to an OpenAI-compatible server: requests, retries, schema validation of answers.
+//!
+//! Calls go through async-openai's chat completions with strict `json_schema` structured
+//! output. async-openai's own retry policy is replaced (its `middleware` feature) by a plain
+//! transport that surfaces the HTTP status, `Retry-After` and the body of every failure, so
+//! this module owns the whole policy:
+//!
+//! * **transient** failures (429, 408, 409, 5xx, timeouts, dropped connections, garbled
+//!   bodies) are retried with exponential backoff and full jitter, honouring `Retry-After`, up
+//!   to `max_attempts` per model and never past the job's deadline; then the next fallback
+//!   model is tried. A 429 also pauses every task of this client (a shared gate), so the
+//!   worker as a whole slows down instead of hammering the provider;
+//! * **invalid answers** (cut off at the token limit, not JSON, breaking the schema or the
+//!   article rules) are asked for again, naming what was wrong, `max_reasks` times;
+//! * **fatal** answers (401, 403, 404: a wrong key, model or URL) are not retried at all.
+//!
+//! Responses are read leniently: unknown fields (llama.cpp's `timings`, …) and missing
+//! optional ones are fine.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+use async_openai::Client;
+use async_openai::config::OpenAIConfig;
+use async_openai::error::OpenAIError;
+use async_openai::middleware::HttpRequestFactory;
+use async_openai::types::chat::{
+    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
+    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
+    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
+    ChatCompletionRequestUserMessageContent, CreateChatCompletionRequest, ResponseFormat,
+    ResponseFormatJsonSchema,
+};
+use secrecy::ExposeSecret;
+use serde::Deserialize;
+use serde_json::Value;
+use tokio::sync::Mutex;
+
+use crate::article::Verdict;
+use crate::config::{LlmSettings, safe_url};
+use crate::prompts::{PromptSet, RenderedCall};
+
+/// How much of a failing body or a rejected answer is kept for messages.
+const SNIPPET_CHARS: usize = 300;
+
+/// Why a call failed, split by what the caller must do.
+#[derive(Debug, thiserror::Error)]
+pub enum LlmError {
+    /// Transient failures outlasted the budget on every model.
+    #[error("call {call}: the LLM kept failing after {attempts} attempts: {last}")]
+    Exhausted {
+        call: String,
+        attempts: u32,
+        last: String,
+    },
+    /// Every answer broke the schema or the article rules.
+    #[error("call {call}: no usable answer after {asks} asks: {problems}")]
+    InvalidAnswer {
+        call: String,
+        asks: u32,
+        problems: String,
+    },
+    /// The server refused this request for good (400, 422: too long, unsupported schema).
+    #[error("call {call}: the LLM refused the request: {reason}")]
+    Rejected { call: String, reason: String },
+    /// Misconfiguration that no retry can fix (401, 403, 404).
+    #[error(
+        "the LLM at {base_url} answered {status}: {reason}; check OPENAI_BASE_URL, OPENAI_API_KEY and the model"
+    )]
+    Fatal {
+        base_url: String,
+        status: u16,
+        reason: String,
+    },
+    #[error("the HTTP client could not be built: {0}")]
+    Setup(String),
+}
+
+impl LlmError {
+    /// Attempts spent, for the dead-letter headers.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Exhausted { attempts, .. } => *attempts,
+            Self::InvalidAnswer { asks, .. } => *asks,
+            _ => 1,
+        }
+    }
+}
+
+/// Token counts of one or more calls.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Usage {
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+}
+
+impl std::ops::AddAssign for Usage {
+    fn add_assign(&mut self, other: Self) {
+        self.prompt_tokens += other.prompt_tokens;
+        self.completion_tokens += other.completion_tokens;
+    }
+}
+
+/// A usable answer to one call.
+#[derive(Debug, Clone)]
+pub struct Answer {
+    pub value: Value,
+    /// Article-rule flaws that survived every re-ask; empty for a clean answer.
+    pub flaws: Vec<String>,
+    pub model: String,
+    /// Every request of this call, including failed and re-asked ones.
+    pub usage: Usage,
+    pub requests: u32,
+}
+
+/// A failed HTTP exchange, as the transport reports it to the retry loop.
+#[derive(Debug, thiserror::Error)]
+#[error("HTTP {status}: {body}")]
+struct HttpFailure {
+    status: u16,
+    retry_after: Option<Duration>,
+    body: String,
+}
+
+enum Failure {
+    Transient {
+        reason: String,
+        retry_after: Option<Duration>,
+    },
+    Rejected(String),
+    Fatal {
+        status: u16,
+        reason: String,
+    },
+}
+
+/// The client: one HTTP connection pool, shared by every task of the process.
+#[derive(Clone)]
+pub struct LlmClient {
+    client: Client<OpenAIConfig>,
+    settings: LlmSettings,
+    /// Until when every task holds its next request (set by 429s).
+    gate: Arc<Mutex<Instant>>,
+    /// Requests sent, for logs and tests.
+    sent: Arc<AtomicU32>,
+}
+
+impl std::fmt::Debug for LlmClient {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LlmClient")
+            .field("base_url", &safe_url(&self.settings.base_url))
+            .finish_non_exhaustive()
+    }
+}
+
+impl LlmClient {
+    pub fn new(settings: &LlmSettings) -> Result<Self, LlmError> {
+        let http = reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(10).min(settings.request_timeout))
+            .timeout(settings.request_timeout)
+            .pool_idle_timeout(Duration::from_secs(60))
+            .build()
+            .map_err(|e| LlmError::Setup(e.to_string()))?;
+        let mut config = OpenAIConfig::new().with_api_base(&settings.base_url);
+        if let Some(key) = &settings.api_key {
+            config = config.with_api_key(key.expose_secret());
+        }
+        let transport = tower::service_fn(move |factory: HttpRequestFactory| {
+            let http = http.clone();
+            async move {
+                let request = factory.build().await?;
+                let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
+                let status = response.status();
+                if status.is_success() {
+                    return Ok(response);
+                }
+                let retry_after = response
+                    .headers()
+                    .get(reqwest::header::RETRY_AFTER)
+                    .and_then(|v| v.to_str().ok())
+                    .and_then(|v| v.trim().parse::<f64>().ok())
+                    .filter(|s| s.is_finite() && *s >= 0.0)
+                    .map(Duration::from_secs_f64);
+                let body = response.text().await.unwrap_or_default();
+                Err(OpenAIError::Boxed(Box::new(HttpFailure {
+                    status: status.as_u16(),
+                    retry_after,
+                    body: snippet(&error_message(&body)),
+                })))
+            }
+        });
+        let client = Client::with_config(config).with_http_service(transport);
+        Ok(Self {
+            client,
+            settings: settings.clone(),
+            gate: Arc::new(Mutex::new(Instant::now())),
+            sent: Arc::new(AtomicU32::new(0)),
+        })
+    }
+
+    /// The model calls of `set` go to: `REWRITER_MODEL`, else the set's.
+    pub fn models_for(&self, set: &PromptSet) -> Vec<String> {
+        let mut models = vec![
+            self.settings
+                .model
+                .clone()
+                .unwrap_or_else(|| set.model.clone()),
+        ];
+        models.extend(set.fallback_models.iter().cloned());
+        models.dedup();
+        models
+    }
+
+    /// Asks one call until the answer keeps the schema and `check`, within `deadline`.
+    pub async fn complete(
+        &self,
+        set: &PromptSet,
+        call: &RenderedCall,
+        deadline: Instant,
+        check: impl Fn(&Value) -> Verdict,
+    ) -> Result<Answer, LlmError> {
+        let models = self.models_for(set);
+        let mut messages: Vec<ChatCompletionRequestMessage> = vec![
+            ChatCompletionRequestSystemMessage::from(
+                ChatCompletionRequestSystemMessageContent::Text(call.system.clone()),
+            )
+            .into(),
+            ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text(
+                call.user.clone(),
+            ))
+            .into(),
+        ];
+        let mut usage = Usage::default();
+        let mut requests = 0;
+        let mut model_index = 0;
+        let mut flawed: Option<(Value, Vec<String>, String)> = None;
+        let mut last_problems = String::new();
+        let asks = self.settings.max_reasks + 1;
+        for ask in 1..=asks {
+            let (reply, model) = loop {
+                let model = &models[model_index];
+                match self
+                    .send_with_retries(set, call, model, &messages, deadline, &mut requests)
+                    .await
+                {
+                    Ok(reply) => break (reply, model.clone()),
+                    Err(LlmError::Exhausted { .. })
+                        if model_index + 1 < models.len() && Instant::now() < deadline =>
+                    {
+                        tracing::warn!(call = %call.spec.name, from = %model, to = %models[model_index + 1], "switching to the fallback model");
+                        model_index += 1;
+                    }
+                    Err(e) => return Err(e),
+                }
+            };
+            usage += reply.usage;
+            let (value, problems) = judge(call, &reply, &check);
+            match problems {
+                None => {
+                    return Ok(Answer {
+                        value,
+                        flaws: Vec::new(),
+                        model,
+                        usage,
+                        requests,
+                    });
+                }
+                Some(verdict) => {
+                    last_problems = verdict
+                        .invalid
+                        .iter()
+                        .chain(&verdict.flawed)
+                        .cloned()
+                        .collect::<Vec<_>>()
+                        .join("; ");
+                    tracing::info!(call = %call.spec.name, ask, problems = %last_problems, "answer rejected");
+                    if verdict.invalid.is_empty() {
+                        flawed = Some((value, verdict.flawed.clone(), model.clone()));
+                    }
+                    if ask < asks {
+                        messages.push(
+                            ChatCompletionRequestAssistantMessage::from(
+                                ChatCompletionRequestAssistantMessageContent::Text(snippet_long(
+                                    &reply.content,
+                                )),
+                            )
+                            .into(),
+                        );
+                        messages.push(
+                            ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text(format!(
+                                "That answer cannot be used: {last_problems}. Reply again with one JSON object that follows the schema and fixes these problems."
+                            )))
+                            .into(),
+                        );
+                    }
+                }
+            }
+        }
+        match flawed {
+            Some((value, flaws, model)) => Ok(Answer {
+                value,
+                flaws,
+                model,
+                usage,
+                requests,
+            }),
+            None => Err(LlmError::InvalidAnswer {
+                call: call.spec.name.clone(),
+                asks,
+                problems: last_problems,
+            }),
+        }
+    }
+
+    /// One answer from `model`, retrying transient failures.
+    async fn send_with_retries(
+        &self,
+        set: &PromptSet,
+        call: &RenderedCall,
+        model: &str,
+        messages: &[ChatCompletionRequestMessage],
+        deadline: Instant,
+        requests: &mut u32,
+    ) -> Result<Reply, LlmError> {
+        let request = self.request(set, call, model, messages);
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            self.wait_at_gate(deadline).await;
+            *requests += 1;
+            self.sent.fetch_add(1, Ordering::Relaxed);
+            let started = Instant::now();
+            let result = self
+                .client
+                .chat()
+                .create_byot::<_, WireResponse>(&request)
+                .await;
+            let failure = match result {
+                Ok(wire) => match wire.into_reply() {
+                    Ok(reply) => {
+                        tracing::debug!(call = %call.spec.name, model, attempt, elapsed_ms = started.elapsed().as_millis() as u64, "LLM answered");
+                        return Ok(reply);
+                    }
+                    Err(reason) => Failure::Transient {
+                        reason,
+                        retry_after: None,
+                    },
+                },
+                Err(e) => classify(e),
+            };
+            let (reason, retry_after) = match failure {
+                Failure::Fatal { status, reason } => {
+                    return Err(LlmError::Fatal {
+                        base_url: safe_url(&self.settings.base_url),
+                        status,
+                        reason,
+                    });
+                }
+                Failure::Rejected(reason) => {
+                    return Err(LlmError::Rejected {
+                        call: call.spec.name.clone(),
+                        reason,
+                    });
+                }
+                Failure::Transient {
+                    reason,
+                    retry_after,
+                } => (reason, retry_after),
+            };
+            let delay = self.backoff(attempt, retry_after);
+            if retry_after.is_some() {
+                self.close_gate_for(delay).await;
+            }
+            let out_of_time = Instant::now() + delay >= deadline;
+            tracing::warn!(call = %call.spec.name, model, attempt, retry_in_ms = delay.as_millis() as u64, %reason, "LLM call failed");
+            if attempt >= self.settings.max_attempts || out_of_time {
+                return Err(LlmError::Exhausted {
+                    call: call.spec.name.clone(),
+                    attempts: attempt,
+                    last: reason,
+                });
+            }
+            tokio::time::sleep(delay).await;
+        }
+    }
+
+    // `seed` is deprecated by OpenAI but honoured by llama.cpp, vLLM and Ollama.
+    #[allow(deprecated)]
+    fn request(
+        &self,
+        set: &PromptSet,
+        call: &RenderedCall,
+        model: &str,
+        messages: &[ChatCompletionRequestMessage],
+    ) -> CreateChatCompletionRequest {
+        let s = &set.sampling;
+        CreateChatCompletionRequest {
+            model: model.to_owned(),
+            messages: messages.to_vec(),
+            temperature: Some(s.temperature),
+            top_p: s.top_p,
+            frequency_penalty: s.frequency_penalty,
+            presence_penalty: s.presence_penalty,
+            seed: s.seed,
+            max_completion_tokens: Some(call.spec.max_tokens),
+            response_format: Some(ResponseFormat::JsonSchema {
+                json_schema: ResponseFormatJsonSchema {
+                    description: None,
+                    name: call.spec.name.clone(),
+                    schema: call.spec.schema.clone(),
+                    strict: Some(true),
+                },
+            }),
+            ..Default::default()
+        }
+    }
+
+    /// Exponential backoff with full jitter, at least `Retry-After`, capped.
+    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
+        let cap = self.settings.max_backoff;
+        let exp = Duration::from_millis(250)
+            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
+            .min(cap);
+        let jittered = exp.mul_f64(0.5 + fastrand::f64() * 0.5);
+        match retry_after {
+            Some(ra) => ra.min(cap).max(jittered),
+            None => jittered,
+        }
+    }
+
+    async fn wait_at_gate(&self, deadline: Instant) {
+        let until = *self.gate.lock().await;
+        let until = until.min(deadline);
+        if until > Instant::now() {
+            tokio::time::sleep_until(until.into()).await;
+        }
+    }
+
+    async fn close_gate_for(&self, delay: Duration) {
+        let mut gate = self.gate.lock().await;
+        let until = Instant::now() + delay;
+        if until > *gate {
+            *gate = until;
+        }
+    }
+
+    /// Requests sent so far by this client (all tasks, including retries).
+    pub fn requests_sent(&self) -> u32 {
+        self.sent.load(Ordering::Relaxed)
+    }
+}
+
+/// Parses and judges one reply; `None` problems means a clean answer.
+fn judge(
+    call: &RenderedCall,
+    reply: &Reply,
+    check: &impl Fn(&Value) -> Verdict,
+) -> (Value, Option<Verdict>) {
+    let invalid = |problem: String| {
+        (
+            Value::Null,
+            Some(Verdict {
+                invalid: vec![problem],
+                flawed: Vec::new(),
+            }),
+        )
+    };
+    if reply.finish_reason.as_deref() == Some("length") {
+        return invalid("the answer was cut off at the token limit; write less".into());
+    }
+    let Some(value) = parse_json_object(&reply.content) else {
+        return invalid(format!(
+            "the answer is not one JSON object: {:?}",
+            snippet(&reply.content)
+        ));
+    };
+    if let Err(problems) = call.spec.validate(&value) {
+        return (
+            value,
+            Some(Verdict {
+                invalid: vec![format!("the answer breaks the schema: {problems}")],
+                flawed: Vec::new(),
+            }),
+        );
+    }
+    let verdict = check(&value);
+    if verdict.is_clean() {
+        (value, None)
+    } else {
+        (value, Some(verdict))
+    }
+}
+
+/// The JSON object in an answer, tolerating a Markdown code fence around it.
+fn parse_json_object(content: &str) -> Option<Value> {
+    let trimmed = content.trim();
+    let unfenced = trimmed
+        .strip_prefix("```json")
+        .or_else(|| trimmed.strip_prefix("```"))
+        .and_then(|s| s.strip_suffix("```"))
+        .unwrap_or(trimmed);
+    match serde_json::from_str::<Value>(unfenced.trim()) {
+        Ok(v @ Value::Object(_)) => Some(v),
+        _ => None,
+    }
+}
+
+fn classify(error: OpenAIError) -> Failure {
+    match error {
+        OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
+            Ok(http) => {
+                let reason = format!("HTTP {}: {}", http.status, http.body);
+                match http.status {
+                    408 | 409 | 425 | 429 | 500..=599 => Failure::Transient {
+                        reason,
+                        retry_after: http.retry_after,
+                    },
+                    401 | 403 | 404 => Failure::Fatal {
+                        status: http.status,
+                        reason: http.body,
+                    },
+                    _ => Failure::Rejected(reason),
+                }
+            }
+            Err(other) => Failure::Transient {
+                reason: other.to_string(),
+                retry_after: None,
+            },
+        },
+        OpenAIError::Reqwest(e) => Failure::Transient {
+            reason: if e.is_timeout() {
+                "the request timed out".to_owned()
+            } else if e.is_connect() {
+                format!("could not connect: {}", error_chain(&e))
+            } else {
+                format!("the connection failed: {}", error_chain(&e))
+            },
+            retry_after: None,
+        },
+        OpenAIError::JSONDeserialize(e, _) => Failure::Transient {
+            reason: format!("the response is not a chat completion: {e}"),
+            retry_after: None,
+        },
+        other => Failure::Transient {
+            reason: other.to_string(),
+            retry_after: None,
+        },
+    }
+}
+
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut out = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        out.push_str(": ");
+        out.push_str(&s.to_string());
+        source = s.source();
+    }
+    out
+}
+
+/// OpenAI's `{"error": {"message": …}}`, or the body as it is.
+fn error_message(body: &str) -> String {
+    serde_json::from_str::<Value>(body)
+        .ok()
+        .and_then(|v| {
+            v.pointer("/error/message")
+                .or_else(|| v.get("error"))
+                .or_else(|| v.get("message"))
+                .and_then(Value::as_str)
+                .map(str::to_owned)
+        })
+        .unwrap_or_else(|| body.trim().to_owned())
+}
+
+fn snippet(s: &str) -> String {
+    cut_chars(s, SNIPPET_CHARS)
+}
+
+fn snippet_long(s: &str) -> String {
+    cut_chars(s, 4000)
+}
+
+fn cut_chars(s: &str, max: usize) -> String {
+    match s.char_indices().nth(max) {
+        Some((i, _)) => format!("{}…", &s[..i]),
+        None => s.to_owned(),
+    }
+}
+
+/// One usable HTTP answer (not yet judged).
+struct Reply {
+    content: String,
+    finish_reason: Option<String>,
+    usage: Usage,
+}
+
+/// The parts of a chat completion we read; everything else is ignored.
+#[derive(Debug, Deserialize)]
+struct WireResponse {
+    #[serde(default)]
+    choices: Vec<WireChoice>,
+    #[serde(default)]
+    usage: Option<WireUsage>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireChoice {
+    #[serde(default)]
+    message: Option<WireMessage>,
+    #[serde(default)]
+    finish_reason: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireMessage {
+    #[serde(default)]
+    content: Option<String>,
+    #[serde(default)]
+    refusal: Option<String>,
+}
+
+#[derive(Debug, Deserialize)]
+struct WireUsage {
+    #[serde(default)]
+    prompt_tokens: Option<u64>,
+    #[serde(default)]
+    completion_tokens: Option<u64>,
+}
+
+impl WireResponse {
+    fn into_reply(self) -> Result<Reply, String> {
+        let usage = self
+            .usage
+            .map(|u| Usage {
+                prompt_tokens: u.prompt_tokens.unwrap_or(0),
+                completion_tokens: u.completion_tokens.unwrap_or(0),
+            })
+            .unwrap_or_default();
+        let choice = self
+            .choices
+            .into_iter()
+            .next()
+            .ok_or("the response has no choices")?;
+        let message = choice.message.ok_or("the response has no message")?;
+        let content = match (message.content, message.refusal) {
+            (Some(c), _) => c,
+            (None, Some(refusal)) => format!("(refused) {refusal}"),
+            (None, None) => String::new(),
+        };
+        Ok(Reply {
+            content,
+            finish_reason: choice.finish_reason,
+            usage,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fenced_json_is_accepted_and_prose_is_not() {
+        assert!(parse_json_object("```json\n{\"a\": 1}\n```").is_some());
+        assert!(parse_json_object(" {\"a\": 1} ").is_some());
+        assert!(parse_json_object("Sure! Here it is").is_none());
+        assert!(parse_json_object("[1, 2]").is_none());
+        assert!(parse_json_object("{\"a\": ").is_none());
+    }
+
+    #[test]
+    fn error_bodies_yield_their_message_whatever_their_shape() {
+        assert_eq!(
+            error_message(r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#),
+            "Rate limit reached"
+        );
+        assert_eq!(
+            error_message(r#"{"error":"model not loaded"}"#),
+            "model not loaded"
+        );
+        assert_eq!(error_message("Too Many Requests\n"), "Too Many Requests");
+    }
+
+    #[test]
+    fn cutting_text_never_splits_a_character() {
+        assert_eq!(cut_chars("äöü🧊x", 4), "äöü🧊…");
+        assert_eq!(cut_chars("short", 10), "short");
+    }
+
+    #[test]
+    fn replies_without_optional_fields_still_read() {
+        let wire: WireResponse =
+            serde_json::from_str(r#"{"choices":[{"message":{"content":"{}"}}],"timings":{}}"#)
+                .unwrap();
+        let reply = wire.into_reply().unwrap();
+        assert_eq!(reply.content, "{}");
+        assert_eq!(reply.usage, Usage::default());
+        let empty: WireResponse = serde_json::from_str("{}").unwrap();
+        assert!(empty.into_reply().is_err());
+    }
+}

@@ -1,0 +1,200 @@
+//! The order of steps for one job, independent of where the job came from.
+//!
+//! ```text
+//! job ─→ version on disk and not forced? ─yes─→ AlreadyWritten (no LLM call)
+//!     ─→ prompts: render the set's calls for the headline
+//!     ─→ llm: one answer per call, each checked against its schema and the article rules
+//!     ─→ article: assemble, print, read back
+//!     ─→ store: sources/, versions/, articles/, each atomically ─→ Written
+//! ```
+//!
+//! Shared by `worker` (jobs from RabbitMQ) and `rewrite` (jobs from a file). Errors come back
+//! as [`JobError`], whose [`JobError::disposition`] tells the caller what to do with the job.
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use chrono::Utc;
+use serde_json::{Map, Value};
+
+use crate::article::{self, Article, ArticleError, Draft, Provenance};
+use crate::config::Settings;
+use crate::job::{InvalidJob, Job, PromptVersion};
+use crate::llm::{LlmClient, LlmError, Usage};
+use crate::prompts::{PromptError, PromptLibrary};
+use crate::store::{ContentStore, StoreError};
+
+/// A job's whole time budget: every call, attempt and wait. Well inside RabbitMQ's default
+/// 30-minute consumer acknowledgement timeout, after which the broker would close the channel.
+pub const JOB_BUDGET: Duration = Duration::from_secs(15 * 60);
+
+/// How long a job whose files could not be written waits before it is returned to the queue.
+pub const STORE_RETRY_DELAY: Duration = Duration::from_secs(30);
+
+/// What became of a job.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Outcome {
+    /// A new version was written (and published).
+    Written {
+        version: PromptVersion,
+        draft: bool,
+        requests: u32,
+        usage: Usage,
+    },
+    /// The version existed already and the job did not say `force`: nothing was asked.
+    AlreadyWritten { version: PromptVersion },
+}
+
+/// Why a job failed.
+#[derive(Debug, thiserror::Error)]
+pub enum JobError {
+    #[error("invalid job: {0}")]
+    Invalid(#[from] InvalidJob),
+    #[error(transparent)]
+    Prompt(#[from] PromptError),
+    #[error(transparent)]
+    Llm(#[from] LlmError),
+    #[error("the article could not be written: {0}")]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Article(#[from] ArticleError),
+    #[error("the answers do not form an article (a prompt-set bug): {0}")]
+    Answers(String),
+}
+
+/// What the caller does with a failed job.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Disposition {
+    /// Never retried: set aside with its reason.
+    DeadLetter,
+    /// Return it to the queue after this delay (the condition may clear: a full disk).
+    RetryLater(Duration),
+    /// Return it to the queue and stop: the worker is misconfigured.
+    Fatal,
+}
+
+impl JobError {
+    pub fn disposition(&self) -> Disposition {
+        match self {
+            Self::Invalid(_) | Self::Prompt(_) | Self::Article(_) | Self::Answers(_) => {
+                Disposition::DeadLetter
+            }
+            Self::Llm(LlmError::Fatal { .. } | LlmError::Setup(_)) => Disposition::Fatal,
+            Self::Llm(_) => Disposition::DeadLetter,
+            Self::Store(_) => Disposition::RetryLater(STORE_RETRY_DELAY),
+        }
+    }
+
+    /// LLM requests spent on the failed job.
+    pub fn attempts(&self) -> u32 {
+        match self {
+            Self::Llm(e) => e.attempts(),
+            _ => 0,
+        }
+    }
+}
+
+/// Everything one job needs, built once per process and shared by all its tasks.
+#[derive(Debug, Clone)]
+pub struct Pipeline {
+    prompts: Arc<PromptLibrary>,
+    llm: LlmClient,
+    store: ContentStore,
+}
+
+impl Pipeline {
+    /// Loads the prompt sets, opens the store and builds the LLM client.
+    pub async fn build(settings: &Settings) -> Result<Self, JobError> {
+        let prompts = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)?;
+        let store = ContentStore::open(&settings.out_dir).await?;
+        let llm = LlmClient::new(&settings.llm)?;
+        Ok(Self {
+            prompts: Arc::new(prompts),
+            llm,
+            store,
+        })
+    }
+
+    pub fn prompts(&self) -> &PromptLibrary {
+        &self.prompts
+    }
+
+    pub fn store(&self) -> &ContentStore {
+        &self.store
+    }
+
+    pub fn llm(&self) -> &LlmClient {
+        &self.llm
+    }
+
+    /// Rewrites one headline into one article version.
+    #[tracing::instrument(name = "job", skip_all, fields(external_id = %job.id(), prompt_version = tracing::field::Empty))]
+    pub async fn rewrite(&self, job: &Job) -> Result<Outcome, JobError> {
+        let version = job.prompt_version.unwrap_or(self.prompts.current());
+        tracing::Span::current().record("prompt_version", version.get());
+        let set = self.prompts.get(version)?;
+        let id = job.id();
+        if !job.force && self.store.has_version(id, version).await? {
+            if self.store.ensure_published(id, version).await? {
+                tracing::info!("republished an existing version left unpublished by a crash");
+            }
+            return Ok(Outcome::AlreadyWritten { version });
+        }
+
+        let headline = &job.headline;
+        let headings = set.language(&headline.lang)?;
+        let calls = set.render(headline)?;
+        let deadline = Instant::now() + JOB_BUDGET;
+        let mut fields = Map::new();
+        let mut usage = Usage::default();
+        let mut requests = 0;
+        let mut models: Vec<String> = Vec::new();
+        let mut flags: Vec<String> = Vec::new();
+        for call in &calls {
+            let answer = self
+                .llm
+                .complete(set, call, deadline, |value| {
+                    article::check_fields(value, headline)
+                })
+                .await?;
+            usage += answer.usage;
+            requests += answer.requests;
+            if !models.contains(&answer.model) {
+                models.push(answer.model);
+            }
+            flags.extend(answer.flaws);
+            if let Value::Object(part) = answer.value {
+                fields.extend(part);
+            }
+        }
+        // Every key was checked against the schemas, which the prompt set's loader matched
+        // with the draft's fields; a failure here is a prompt-set bug, reported as such.
+        let draft: Draft = serde_json::from_value(Value::Object(fields))
+            .map_err(|e| JobError::Answers(e.to_string()))?;
+        let provenance = Provenance {
+            model: models.join(", "),
+            prompt_tokens: usage.prompt_tokens,
+            completion_tokens: usage.completion_tokens,
+            flags,
+        };
+        let draft_flag = !provenance.flags.is_empty();
+        let article =
+            Article::assemble(headline, &draft, headings, version, provenance, Utc::now());
+        let markdown = article.to_markdown()?;
+        let source = serde_json::to_vec_pretty(&headline.to_value()).unwrap_or_default();
+        self.store.save(id, version, markdown, source).await?;
+        tracing::info!(
+            draft = draft_flag,
+            requests,
+            prompt_tokens = usage.prompt_tokens,
+            completion_tokens = usage.completion_tokens,
+            "article written"
+        );
+        Ok(Outcome::Written {
+            version,
+            draft: draft_flag,
+            requests,
+            usage,
+        })
+    }
+}

@@ -1,0 +1,345 @@
+//! Everything AMQP: topology, publishing with confirms, consuming, ack / dead-letter.
+//!
+//! The only module that speaks lapin. Topology (see [`topology`]): a durable quorum queue for
+//! jobs and `<queue>.dead` for the jobs that cannot be done. The jobs queue dead-letters to
+//! `<queue>.dead` by itself once a message was delivered [`DELIVERY_LIMIT`] times (the last
+//! guard against a message that crashes the process); every other dead letter is published by
+//! [`Delivery::dead_letter`] with its reason in the `x-rewriter-error` header, confirmed, and
+//! only then is the original acked. Every publish waits for the broker's confirm, is
+//! persistent and mandatory, and a returned (unroutable) message is an error.
+
+use std::collections::BTreeMap;
+
+use futures_util::StreamExt;
+use lapin::options::{
+    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions,
+    BasicPublishOptions, BasicQosOptions, ConfirmSelectOptions, QueueDeclareOptions,
+};
+use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
+use lapin::{BasicProperties, Channel, Connection, ConnectionProperties};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::{Map, Value, json};
+
+use crate::config::safe_url;
+
+/// Deliveries after which the broker moves a message to `<queue>.dead` by itself.
+pub const DELIVERY_LIMIT: i64 = 20;
+
+/// Header carrying the reason a job was dead-lettered.
+pub const ERROR_HEADER: &str = "x-rewriter-error";
+/// Header carrying the LLM requests spent before a job was dead-lettered.
+pub const ATTEMPTS_HEADER: &str = "x-rewriter-attempts";
+
+/// A broker failure. All are transient from a job's point of view: the job stays in the queue.
+#[derive(Debug, thiserror::Error)]
+pub enum QueueError {
+    #[error("cannot connect to RabbitMQ at {url}: {source}")]
+    Connect { url: String, source: lapin::Error },
+    #[error("RabbitMQ: {0}")]
+    Amqp(#[from] lapin::Error),
+    #[error("the broker did not confirm the message (nack)")]
+    Nacked,
+    #[error("the broker could not route the message to queue {0:?}: does it exist?")]
+    Unroutable(String),
+    #[error(
+        "the delivery can no longer be settled (its channel closed); the broker will redeliver it"
+    )]
+    ChannelGone,
+}
+
+/// One queue as the code declares it; `queue/definitions.json` must say the same.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueueSpec {
+    pub name: String,
+    pub durable: bool,
+    pub arguments: Map<String, Value>,
+}
+
+/// The dead-letter queue of a jobs queue.
+pub fn dead_letter_queue(queue: &str) -> String {
+    format!("{queue}.dead")
+}
+
+/// The queues a worker needs, with their exact arguments.
+pub fn topology(queue: &str) -> Vec<QueueSpec> {
+    let object = |v: Value| match v {
+        Value::Object(m) => m,
+        _ => Map::new(),
+    };
+    vec![
+        QueueSpec {
+            name: queue.to_owned(),
+            durable: true,
+            arguments: object(json!({
+                "x-queue-type": "quorum",
+                "x-delivery-limit": DELIVERY_LIMIT,
+                "x-dead-letter-exchange": "",
+                "x-dead-letter-routing-key": dead_letter_queue(queue),
+            })),
+        },
+        QueueSpec {
+            name: dead_letter_queue(queue),
+            durable: true,
+            arguments: object(json!({ "x-queue-type": "quorum" })),
+        },
+    ]
+}
+
+fn field_table(arguments: &Map<String, Value>) -> FieldTable {
+    let mut table = FieldTable::default();
+    for (k, v) in arguments {
+        let value = match v {
+            Value::Number(n) => AMQPValue::LongLongInt(n.as_i64().unwrap_or_default()),
+            Value::Bool(b) => AMQPValue::Boolean(*b),
+            Value::String(s) => AMQPValue::LongString(LongString::from(s.as_str())),
+            other => AMQPValue::LongString(LongString::from(other.to_string().as_str())),
+        };
+        table.insert(ShortString::from(k.as_str()), value);
+    }
+    table
+}
+
+/// Connects (without automatic recovery: the worker reconnects itself, with backoff).
+pub async fn connect(url: &SecretString) -> Result<Connection, QueueError> {
+    Connection::connect(url.expose_secret(), ConnectionProperties::default())
+        .await
+        .map_err(|source| QueueError::Connect {
+            url: safe_url(url.expose_secret()),
+            source,
+        })
+}
+
+/// Declares the topology of `queue`, idempotently.
+pub async fn declare_topology(channel: &Channel, queue: &str) -> Result<(), QueueError> {
+    for spec in topology(queue) {
+        channel
+            .queue_declare(
+                ShortString::from(spec.name.as_str()),
+                QueueDeclareOptions {
+                    durable: spec.durable,
+                    ..QueueDeclareOptions::default()
+                },
+                field_table(&spec.arguments),
+            )
+            .await?;
+    }
+    Ok(())
+}
+
+/// A channel in confirm mode.
+#[derive(Clone)]
+pub struct Publisher {
+    channel: Channel,
+}
+
+impl Publisher {
+    /// Opens a confirm-mode channel and declares the topology of `queue`.
+    pub async fn open(connection: &Connection, queue: &str) -> Result<Self, QueueError> {
+        let channel = connection.create_channel().await?;
+        channel
+            .confirm_select(ConfirmSelectOptions::default())
+            .await?;
+        declare_topology(&channel, queue).await?;
+        Ok(Self { channel })
+    }
+
+    /// Publishes one persistent JSON message and waits for the broker's confirm.
+    pub async fn publish(
+        &self,
+        queue: &str,
+        body: &[u8],
+        headers: FieldTable,
+    ) -> Result<(), QueueError> {
+        let confirm = self
+            .channel
+            .basic_publish(
+                ShortString::from(""),
+                ShortString::from(queue),
+                BasicPublishOptions {
+                    mandatory: true,
+                    ..BasicPublishOptions::default()
+                },
+                body,
+                BasicProperties::default()
+                    .with_content_type(ShortString::from("application/json"))
+                    .with_delivery_mode(2)
+                    .with_headers(headers),
+            )
+            .await?
+            .await?;
+        if confirm.is_nack() {
+            return Err(QueueError::Nacked);
+        }
+        if confirm.take_message().is_some() {
+            return Err(QueueError::Unroutable(queue.to_owned()));
+        }
+        Ok(())
+    }
+
+    /// Messages ready in `queue` (declares nothing; the queue must exist).
+    pub async fn depth(&self, queue: &str) -> Result<u32, QueueError> {
+        let q = self
+            .channel
+            .queue_declare(
+                ShortString::from(queue),
+                QueueDeclareOptions {
+                    passive: true,
+                    ..QueueDeclareOptions::default()
+                },
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(q.message_count())
+    }
+}
+
+/// A consumer of the jobs queue with its own channel, prefetch and dead-letter publisher.
+pub struct Consumer {
+    channel: Channel,
+    tag: String,
+    stream: lapin::Consumer,
+    dead: Publisher,
+    queue: String,
+}
+
+impl Consumer {
+    /// Declares the topology and starts consuming with `prefetch` unacked deliveries at most.
+    pub async fn start(
+        connection: &Connection,
+        queue: &str,
+        prefetch: u16,
+    ) -> Result<Self, QueueError> {
+        let dead = Publisher::open(connection, queue).await?;
+        let channel = connection.create_channel().await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions::default())
+            .await?;
+        let tag = format!("rewriter-{}-{}", std::process::id(), fastrand::u32(..));
+        let stream = channel
+            .basic_consume(
+                ShortString::from(queue),
+                ShortString::from(tag.as_str()),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        Ok(Self {
+            channel,
+            tag,
+            stream,
+            dead,
+            queue: queue.to_owned(),
+        })
+    }
+
+    /// The next delivery; `None` when the consumer was cancelled or the connection is gone.
+    pub async fn next(&mut self) -> Option<Result<Delivery, QueueError>> {
+        let item = self.stream.next().await?;
+        Some(
+            item.map(|inner| Delivery {
+                inner,
+                dead: self.dead.clone(),
+                queue: self.queue.clone(),
+            })
+            .map_err(QueueError::from),
+        )
+    }
+
+    /// Stops new deliveries; deliveries in hand can still be acked.
+    pub async fn cancel(&self) -> Result<(), QueueError> {
+        self.channel
+            .basic_cancel(
+                ShortString::from(self.tag.as_str()),
+                BasicCancelOptions::default(),
+            )
+            .await?;
+        Ok(())
+    }
+}
+
+/// One delivered job message.
+pub struct Delivery {
+    inner: lapin::message::Delivery,
+    dead: Publisher,
+    queue: String,
+}
+
+impl Delivery {
+    pub fn body(&self) -> &[u8] {
+        &self.inner.data
+    }
+
+    /// How often the broker delivered this message before (quorum queues' `x-delivery-count`;
+    /// absent means 0).
+    pub fn delivery_count(&self) -> i64 {
+        self.inner
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get("x-delivery-count").cloned())
+            .and_then(|v| match v {
+                AMQPValue::LongLongInt(n) => Some(n),
+                AMQPValue::LongInt(n) => Some(n.into()),
+                AMQPValue::LongUInt(n) => Some(n.into()),
+                AMQPValue::ShortInt(n) => Some(n.into()),
+                AMQPValue::LongString(s) => std::str::from_utf8(s.as_bytes()).ok()?.parse().ok(),
+                _ => None,
+            })
+            .unwrap_or(0)
+    }
+
+    pub async fn ack(&self) -> Result<(), QueueError> {
+        settled(self.inner.acker.ack(BasicAckOptions::default()).await?)
+    }
+
+    /// Returns the message to the queue for another worker (or this one, later).
+    pub async fn requeue(&self) -> Result<(), QueueError> {
+        settled(
+            self.inner
+                .acker
+                .nack(BasicNackOptions {
+                    requeue: true,
+                    ..BasicNackOptions::default()
+                })
+                .await?,
+        )
+    }
+
+    /// Publishes a copy to `<queue>.dead` with the reason, waits for its confirm, then acks
+    /// the original. If the copy is not confirmed the original stays unacked (and returns to
+    /// the queue when the channel closes): nothing is lost.
+    pub async fn dead_letter(&self, reason: &str, attempts: u32) -> Result<(), QueueError> {
+        let mut headers: BTreeMap<ShortString, AMQPValue> = self
+            .inner
+            .properties
+            .headers()
+            .as_ref()
+            .map(|h| h.inner().clone())
+            .unwrap_or_default();
+        headers.insert(
+            ShortString::from(ERROR_HEADER),
+            AMQPValue::LongString(LongString::from(reason)),
+        );
+        headers.insert(
+            ShortString::from(ATTEMPTS_HEADER),
+            AMQPValue::LongLongInt(attempts.into()),
+        );
+        self.dead
+            .publish(
+                &dead_letter_queue(&self.queue),
+                &self.inner.data,
+                FieldTable::from(headers),
+            )
+            .await?;
+        self.ack().await
+    }
+}
+
+/// lapin answers `false` for an ack on a closed channel: that is a failure, not a success.
+fn settled(done: bool) -> Result<(), QueueError> {
+    if done {
+        Ok(())
+    } else {
+        Err(QueueError::ChannelGone)
+    }
+}

@@ -1,0 +1,423 @@
+//! The on-disk layout under `REWRITER_OUT` and the atomic-write guarantee.
+//!
+//! ```text
+//! versions/<id>/v<N>.md   the article as written with prompt version N (never overwritten
+//!                         unless the job says force)
+//! articles/<id>.md        a copy of the version written or promoted most recently
+//! sources/<id>.json       the headline as last received, for reprocessing
+//! ```
+//!
+//! Every file is written whole or not at all: a temporary file beside the target, fsync,
+//! rename, fsync of the folder. Paths are built only from a validated [`ExternalId`] and a
+//! [`PromptVersion`], and checked to stay under the root. The local folder is the one backend
+//! today; the public methods are the whole interface an object-store backend would implement.
+//! All filesystem work runs on tokio's blocking pool, off the reactor.
+
+use std::fs::{self, File, OpenOptions};
+use std::io::{self, Write};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::SystemTime;
+
+use crate::job::{ExternalId, PromptVersion};
+
+const TMP_SUFFIX: &str = ".tmp";
+
+/// A storage failure. All are worth retrying later: a full or read-only disk can be fixed.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("{op} {path}: {source}")]
+    Io {
+        op: &'static str,
+        path: PathBuf,
+        source: io::Error,
+    },
+    #[error("version {version} of article {id} does not exist")]
+    NoSuchVersion {
+        id: ExternalId,
+        version: PromptVersion,
+    },
+    #[error("the blocking file task failed: {0}")]
+    Join(String),
+}
+
+impl StoreError {
+    fn io(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
+        let path = path.to_owned();
+        move |source| StoreError::Io { op, path, source }
+    }
+}
+
+/// What [`ContentStore::save`] wrote.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Saved {
+    pub version_path: PathBuf,
+    pub article_path: PathBuf,
+}
+
+/// The article folder.
+#[derive(Debug, Clone)]
+pub struct ContentStore {
+    root: PathBuf,
+}
+
+impl ContentStore {
+    /// Opens (creating) the layout under `root` and removes temporary files that a killed
+    /// process on this host left behind.
+    pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
+        let root = root.into();
+        let store = Self { root };
+        let this = store.clone();
+        blocking(move || {
+            for dir in ["articles", "versions", "sources"] {
+                let path = this.root.join(dir);
+                fs::create_dir_all(&path).map_err(StoreError::io("create", &path))?;
+            }
+            this.sweep_orphaned_temporaries();
+            Ok(())
+        })
+        .await?;
+        Ok(store)
+    }
+
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    pub fn version_path(&self, id: &ExternalId, version: PromptVersion) -> PathBuf {
+        self.root
+            .join("versions")
+            .join(id.as_ref())
+            .join(format!("{}.md", version.dir_name()))
+    }
+
+    pub fn article_path(&self, id: &ExternalId) -> PathBuf {
+        self.root.join("articles").join(format!("{id}.md"))
+    }
+
+    pub fn source_path(&self, id: &ExternalId) -> PathBuf {
+        self.root.join("sources").join(format!("{id}.json"))
+    }
+
+    /// Whether version `version` of the article exists.
+    pub async fn has_version(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+    ) -> Result<bool, StoreError> {
+        let path = self.version_path(id, version);
+        blocking(move || match fs::metadata(&path) {
+            Ok(_) => Ok(true),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
+            Err(e) => Err(StoreError::io("stat", &path)(e)),
+        })
+        .await
+    }
+
+    /// Writes the source, the version and the published copy, in that order, each atomically.
+    /// A crash between two writes leaves every file whole; [`Self::ensure_published`] repairs
+    /// the published copy when the job is redelivered.
+    pub async fn save(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+        markdown: String,
+        source_json: Vec<u8>,
+    ) -> Result<Saved, StoreError> {
+        let saved = Saved {
+            version_path: self.version_path(id, version),
+            article_path: self.article_path(id),
+        };
+        let source_path = self.source_path(id);
+        let this = self.clone();
+        let out = saved.clone();
+        blocking(move || {
+            this.write_atomic(&source_path, &source_json)?;
+            this.write_atomic(&out.version_path, markdown.as_bytes())?;
+            this.write_atomic(&out.article_path, markdown.as_bytes())
+        })
+        .await?;
+        Ok(saved)
+    }
+
+    /// After a redelivery found `version` already written: make sure the published copy is not
+    /// older than it (the first delivery may have died between the two writes). A copy written
+    /// later — by a promote or a newer version — is left alone.
+    pub async fn ensure_published(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+    ) -> Result<bool, StoreError> {
+        let version_path = self.version_path(id, version);
+        let article_path = self.article_path(id);
+        let this = self.clone();
+        blocking(move || {
+            let modified = |p: &Path| -> Result<Option<SystemTime>, StoreError> {
+                match fs::metadata(p) {
+                    Ok(m) => Ok(m.modified().ok()),
+                    Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+                    Err(e) => Err(StoreError::io("stat", p)(e)),
+                }
+            };
+            let stale = match (modified(&version_path)?, modified(&article_path)?) {
+                (Some(_), None) => true,
+                (Some(v), Some(a)) => a < v,
+                _ => false,
+            };
+            if stale {
+                let text =
+                    fs::read(&version_path).map_err(StoreError::io("read", &version_path))?;
+                this.write_atomic(&article_path, &text)?;
+            }
+            Ok(stale)
+        })
+        .await
+    }
+
+    /// Makes version `version` the published article again, without touching the versions.
+    pub async fn promote(&self, id: &ExternalId, version: PromptVersion) -> Result<(), StoreError> {
+        let version_path = self.version_path(id, version);
+        let article_path = self.article_path(id);
+        let this = self.clone();
+        let id = id.clone();
+        blocking(move || {
+            let text = match fs::read(&version_path) {
+                Ok(t) => t,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    return Err(StoreError::NoSuchVersion { id, version });
+                }
+                Err(e) => return Err(StoreError::io("read", &version_path)(e)),
+            };
+            this.write_atomic(&article_path, &text)
+        })
+        .await
+    }
+
+    /// The versions written for an article, oldest first.
+    pub async fn versions(&self, id: &ExternalId) -> Result<Vec<PromptVersion>, StoreError> {
+        let dir = self.root.join("versions").join(id.as_ref());
+        blocking(move || {
+            let entries = match fs::read_dir(&dir) {
+                Ok(e) => e,
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+                Err(e) => return Err(StoreError::io("list", &dir)(e)),
+            };
+            let mut versions: Vec<PromptVersion> = entries
+                .filter_map(Result::ok)
+                .filter_map(|e| {
+                    let name = e.file_name().to_str()?.to_owned();
+                    PromptVersion::parse(name.strip_suffix(".md")?).ok()
+                })
+                .collect();
+            versions.sort();
+            Ok(versions)
+        })
+        .await
+    }
+
+    /// Reads a stored source (the headline JSON).
+    pub async fn read_source(&self, id: &ExternalId) -> Result<Vec<u8>, StoreError> {
+        let path = self.source_path(id);
+        blocking(move || fs::read(&path).map_err(StoreError::io("read", &path))).await
+    }
+
+    /// Writes `bytes` to `path` whole or not at all.
+    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
+        if !path.starts_with(&self.root) {
+            return Err(StoreError::io("refuse", path)(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "path is outside the output folder",
+            )));
+        }
+        let dir = path.parent().unwrap_or(&self.root);
+        fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
+        let tmp = temporary_path(path);
+        let result = (|| {
+            let mut file = OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&tmp)
+                .map_err(StoreError::io("create", &tmp))?;
+            file.write_all(bytes)
+                .map_err(StoreError::io("write", &tmp))?;
+            file.sync_all().map_err(StoreError::io("fsync", &tmp))?;
+            drop(file);
+            fs::rename(&tmp, path).map_err(StoreError::io("rename", path))?;
+            File::open(dir)
+                .and_then(|d| d.sync_all())
+                .map_err(StoreError::io("fsync", dir))
+        })();
+        if result.is_err() {
+            let _ = fs::remove_file(&tmp);
+        }
+        result
+    }
+
+    /// Temporary files are named `.<file>.<pid>.<n>.tmp`; those of processes that no longer run
+    /// on this host are the remains of a kill, and go.
+    fn sweep_orphaned_temporaries(&self) {
+        let mut dirs = vec![self.root.join("articles"), self.root.join("sources")];
+        if let Ok(entries) = fs::read_dir(self.root.join("versions")) {
+            dirs.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+        }
+        for dir in dirs {
+            let Ok(entries) = fs::read_dir(&dir) else {
+                continue;
+            };
+            for entry in entries.filter_map(Result::ok) {
+                let name = entry.file_name();
+                let Some(name) = name.to_str() else { continue };
+                if let Some(pid) = temporary_owner(name) {
+                    if !Path::new("/proc").join(pid.to_string()).exists() {
+                        let _ = fs::remove_file(entry.path());
+                    }
+                }
+            }
+        }
+    }
+}
+
+fn temporary_path(path: &Path) -> PathBuf {
+    static COUNTER: AtomicU64 = AtomicU64::new(0);
+    let n = COUNTER.fetch_add(1, Ordering::Relaxed);
+    let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
+    path.with_file_name(format!(".{name}.{}.{n}{TMP_SUFFIX}", std::process::id()))
+}
+
+/// The pid in a temporary file's name, if it is one of ours.
+fn temporary_owner(name: &str) -> Option<u32> {
+    let stem = name.strip_prefix('.')?.strip_suffix(TMP_SUFFIX)?;
+    let mut parts = stem.rsplitn(3, '.');
+    let _counter: u64 = parts.next()?.parse().ok()?;
+    parts.next()?.parse().ok()
+}
+
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
+) -> Result<T, StoreError> {
+    tokio::task::spawn_blocking(f)
+        .await
+        .map_err(|e| StoreError::Join(e.to_string()))?
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn id(s: &str) -> ExternalId {
+        ExternalId::parse(s).unwrap()
+    }
+
+    fn v(n: u32) -> PromptVersion {
+        PromptVersion::new(n).unwrap()
+    }
+
+    #[tokio::test]
+    async fn save_writes_the_three_files_and_no_temporaries() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        let saved = store
+            .save(&id("a1"), v(1), "# one".into(), b"{}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(fs::read_to_string(&saved.version_path).unwrap(), "# one");
+        assert_eq!(fs::read_to_string(&saved.article_path).unwrap(), "# one");
+        assert!(store.source_path(&id("a1")).exists());
+        assert!(store.has_version(&id("a1"), v(1)).await.unwrap());
+        assert!(!store.has_version(&id("a1"), v(2)).await.unwrap());
+        let leftovers: Vec<_> = walk(dir.path())
+            .into_iter()
+            .filter(|p| p.to_string_lossy().ends_with(TMP_SUFFIX))
+            .collect();
+        assert!(leftovers.is_empty(), "{leftovers:?}");
+    }
+
+    #[tokio::test]
+    async fn versions_accumulate_and_promote_republishes_an_old_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        store
+            .save(&id("a"), v(1), "one".into(), b"{}".to_vec())
+            .await
+            .unwrap();
+        store
+            .save(&id("a"), v(2), "two".into(), b"{}".to_vec())
+            .await
+            .unwrap();
+        assert_eq!(store.versions(&id("a")).await.unwrap(), vec![v(1), v(2)]);
+        store.promote(&id("a"), v(1)).await.unwrap();
+        assert_eq!(
+            fs::read_to_string(store.article_path(&id("a"))).unwrap(),
+            "one"
+        );
+        assert!(matches!(
+            store.promote(&id("a"), v(9)).await,
+            Err(StoreError::NoSuchVersion { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn a_missing_published_copy_is_restored_from_its_version() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        store
+            .save(&id("a"), v(1), "one".into(), b"{}".to_vec())
+            .await
+            .unwrap();
+        fs::remove_file(store.article_path(&id("a"))).unwrap();
+        assert!(store.ensure_published(&id("a"), v(1)).await.unwrap());
+        assert_eq!(
+            fs::read_to_string(store.article_path(&id("a"))).unwrap(),
+            "one"
+        );
+        assert!(!store.ensure_published(&id("a"), v(1)).await.unwrap());
+    }
+
+    #[tokio::test]
+    async fn temporaries_of_dead_processes_are_swept_at_open() {
+        let dir = tempfile::tempdir().unwrap();
+        fs::create_dir_all(dir.path().join("articles")).unwrap();
+        let orphan = dir.path().join("articles/.x.md.999999999.0.tmp");
+        let ours = dir
+            .path()
+            .join(format!("articles/.y.md.{}.0.tmp", std::process::id()));
+        fs::write(&orphan, "torn").unwrap();
+        fs::write(&ours, "in flight").unwrap();
+        ContentStore::open(dir.path()).await.unwrap();
+        assert!(!orphan.exists());
+        assert!(ours.exists());
+    }
+
+    #[tokio::test]
+    async fn an_unwritable_folder_is_an_error_that_names_it() {
+        // Arrange: `sources` is a file, so nothing can be created in it (even by root).
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        fs::remove_dir(dir.path().join("sources")).unwrap();
+        fs::write(dir.path().join("sources"), "in the way").unwrap();
+        // Act
+        let result = store.save(&id("a"), v(1), "x".into(), b"{}".to_vec()).await;
+        // Assert
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("sources"), "{err}");
+        assert!(!store.has_version(&id("a"), v(1)).await.unwrap());
+        assert!(
+            walk(dir.path())
+                .iter()
+                .all(|p| !p.to_string_lossy().ends_with(TMP_SUFFIX))
+        );
+    }
+
+    fn walk(dir: &Path) -> Vec<PathBuf> {
+        let mut out = Vec::new();
+        for entry in fs::read_dir(dir).unwrap().filter_map(Result::ok) {
+            let p = entry.path();
+            if p.is_dir() {
+                out.extend(walk(&p));
+            } else {
+                out.push(p);
+            }
+        }
+        out
+    }
+}

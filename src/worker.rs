@@ -1,0 +1,286 @@
+//! Running many pipelines concurrently off the queue and shutting down cleanly.
+//!
+//! [`Worker::build`] loads everything a job needs and checks the broker; [`Worker::run_until`]
+//! consumes until the `shutdown` future completes. Each delivery becomes a task; the broker's
+//! prefetch (= `REWRITER_CONCURRENCY`) and a semaphore of the same size bound the tasks in
+//! flight. A task turns its job's `Result` into exactly one of: ack (written, or already
+//! written), dead-letter (invalid, or out of LLM budget), requeue after a delay (the disk
+//! refused), or requeue and stop the worker (misconfiguration).
+//!
+//! Shutdown protocol: when `shutdown` completes the consumer is cancelled (no new deliveries),
+//! jobs in flight get `shutdown_grace` to finish and be acked, then the connection is closed
+//! and the broker returns whatever is still unacked to the queue. A lost connection is not a
+//! shutdown: the worker reconnects with backoff, declares its topology again and resumes;
+//! deliveries from the old connection can no longer be acked and come back by redelivery,
+//! which the pipeline turns into no-ops for versions already on disk.
+
+use std::future::Future;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use tokio::sync::Semaphore;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+
+use crate::config::{Settings, safe_amqp_url};
+use crate::job::Job;
+use crate::pipeline::{Disposition, JobError, Outcome, Pipeline};
+use crate::queue::{self, Consumer, Delivery, QueueError};
+
+/// Why the worker stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkerError {
+    #[error(transparent)]
+    Setup(#[from] JobError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+    #[error("stopped: {0}")]
+    Fatal(String),
+}
+
+/// Counts of what a worker did, for logs and tests.
+#[derive(Debug, Default)]
+pub struct Stats {
+    pub written: AtomicU64,
+    pub already_written: AtomicU64,
+    pub dead_lettered: AtomicU64,
+    pub requeued: AtomicU64,
+    pub reconnects: AtomicU64,
+}
+
+/// A snapshot of [`Stats`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunSummary {
+    pub written: u64,
+    pub already_written: u64,
+    pub dead_lettered: u64,
+    pub requeued: u64,
+    pub reconnects: u64,
+}
+
+impl Stats {
+    fn summary(&self) -> RunSummary {
+        RunSummary {
+            written: self.written.load(Ordering::Relaxed),
+            already_written: self.already_written.load(Ordering::Relaxed),
+            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
+            requeued: self.requeued.load(Ordering::Relaxed),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+        }
+    }
+}
+
+/// A worker, built and ready to run.
+pub struct Worker {
+    settings: Settings,
+    pipeline: Pipeline,
+    stats: Arc<Stats>,
+}
+
+impl Worker {
+    /// Loads prompts, opens the store, builds the LLM client and checks that the broker
+    /// answers and the topology can be declared.
+    pub async fn build(settings: Settings) -> Result<Self, WorkerError> {
+        let pipeline = Pipeline::build(&settings).await?;
+        let connection = queue::connect(&settings.amqp_url).await?;
+        queue::Publisher::open(&connection, &settings.queue).await?;
+        let _ = connection.close(200, "checked".into()).await;
+        Ok(Self {
+            settings,
+            pipeline,
+            stats: Arc::new(Stats::default()),
+        })
+    }
+
+    pub fn pipeline(&self) -> &Pipeline {
+        &self.pipeline
+    }
+
+    /// Live counters (shared with the running tasks).
+    pub fn stats(&self) -> Arc<Stats> {
+        Arc::clone(&self.stats)
+    }
+
+    /// Consumes jobs until `shutdown` completes, then follows the shutdown protocol.
+    pub async fn run_until(
+        self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunSummary, WorkerError> {
+        let settings = &self.settings;
+        let tasks = TaskTracker::new();
+        let stopping = CancellationToken::new();
+        let fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
+        let slots = Arc::new(Semaphore::new(usize::from(settings.concurrency)));
+        tokio::pin!(shutdown);
+        tracing::info!(
+            broker = %safe_amqp_url(settings),
+            queue = %settings.queue,
+            concurrency = settings.concurrency,
+            prompt_version = %self.pipeline.prompts().current(),
+            "worker started"
+        );
+
+        let mut backoff = Duration::from_millis(200);
+        // Kept past the loop: dropping a lapin consumer closes its channel, which would make
+        // the acks of the jobs still in flight fail.
+        let mut held: Option<(lapin::Connection, Consumer)> = None;
+        'connect: loop {
+            let consumer = tokio::select! {
+                () = &mut shutdown => break 'connect,
+                () = stopping.cancelled() => break 'connect,
+                started = start_consumer(settings) => started,
+            };
+            let (conn, mut consumer) = match consumer {
+                Ok(pair) => pair,
+                Err(e) => {
+                    tracing::warn!(error.message = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                    tokio::select! {
+                        () = &mut shutdown => break 'connect,
+                        () = tokio::time::sleep(backoff) => {}
+                    }
+                    backoff = (backoff * 2).min(Duration::from_secs(10));
+                    continue 'connect;
+                }
+            };
+            backoff = Duration::from_millis(200);
+            loop {
+                tokio::select! {
+                    () = &mut shutdown => {
+                        if let Err(e) = consumer.cancel().await {
+                            tracing::debug!(error.message = %e, "cancelling the consumer failed");
+                        }
+                        held = Some((conn, consumer));
+                        break 'connect;
+                    }
+                    () = stopping.cancelled() => {
+                        let _ = consumer.cancel().await;
+                        held = Some((conn, consumer));
+                        break 'connect;
+                    }
+                    next = consumer.next() => match next {
+                        Some(Ok(delivery)) => {
+                            let Ok(slot) = Arc::clone(&slots).acquire_owned().await else {
+                                // The semaphore is never closed.
+                                continue;
+                            };
+                            let pipeline = self.pipeline.clone();
+                            let stats = Arc::clone(&self.stats);
+                            let stopping = stopping.clone();
+                            let fatal = Arc::clone(&fatal);
+                            tasks.spawn(async move {
+                                handle_delivery(&pipeline, delivery, &stats, &stopping, &fatal).await;
+                                drop(slot);
+                            });
+                        }
+                        Some(Err(e)) => {
+                            tracing::warn!(error.message = %e, "lost the broker; reconnecting");
+                            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                            continue 'connect;
+                        }
+                        None => {
+                            tracing::warn!("the broker ended the consumer; reconnecting");
+                            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                            continue 'connect;
+                        }
+                    }
+                }
+            }
+        }
+
+        tracing::info!(
+            in_flight = tasks.len(),
+            grace_secs = settings.shutdown_grace.as_secs(),
+            "stopping: finishing jobs in flight"
+        );
+        tasks.close();
+        if tokio::time::timeout(settings.shutdown_grace, tasks.wait())
+            .await
+            .is_err()
+        {
+            tracing::warn!(
+                in_flight = tasks.len(),
+                "grace period over: returning unfinished jobs to the queue"
+            );
+        }
+        stopping.cancel();
+        if let Some((conn, consumer)) = held {
+            drop(consumer);
+            let _ = conn.close(200, "shutdown".into()).await;
+        }
+        let summary = self.stats.summary();
+        tracing::info!(?summary, "worker stopped");
+        let fatal = fatal.lock().ok().and_then(|mut f| f.take());
+        match fatal {
+            Some(reason) => Err(WorkerError::Fatal(reason)),
+            None => Ok(summary),
+        }
+    }
+}
+
+async fn start_consumer(settings: &Settings) -> Result<(lapin::Connection, Consumer), QueueError> {
+    let connection = queue::connect(&settings.amqp_url).await?;
+    let consumer = Consumer::start(&connection, &settings.queue, settings.concurrency).await?;
+    Ok((connection, consumer))
+}
+
+/// Parses and rewrites one delivered job.
+async fn try_handle_delivery(
+    pipeline: &Pipeline,
+    delivery: &Delivery,
+) -> Result<Outcome, JobError> {
+    let job = Job::from_json(delivery.body())?;
+    pipeline.rewrite(&job).await
+}
+
+/// Turns a job's result into ack, dead-letter or requeue, and logs it once.
+async fn handle_delivery(
+    pipeline: &Pipeline,
+    delivery: Delivery,
+    stats: &Stats,
+    stopping: &CancellationToken,
+    fatal: &std::sync::Mutex<Option<String>>,
+) {
+    let result = try_handle_delivery(pipeline, &delivery).await;
+    let settled = match result {
+        Ok(outcome) => {
+            match outcome {
+                Outcome::Written { .. } => stats.written.fetch_add(1, Ordering::Relaxed),
+                Outcome::AlreadyWritten { .. } => {
+                    stats.already_written.fetch_add(1, Ordering::Relaxed)
+                }
+            };
+            delivery.ack().await
+        }
+        Err(error) => match error.disposition() {
+            Disposition::DeadLetter => {
+                tracing::warn!(error.message = %error, error.cause_chain = ?error, delivery_count = delivery.delivery_count(), "job dead-lettered");
+                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                delivery
+                    .dead_letter(&error.to_string(), error.attempts())
+                    .await
+            }
+            Disposition::RetryLater(delay) => {
+                tracing::error!(error.message = %error, retry_in_secs = delay.as_secs(), "job failed; it goes back to the queue later");
+                tokio::select! {
+                    () = tokio::time::sleep(delay) => {}
+                    () = stopping.cancelled() => {}
+                }
+                stats.requeued.fetch_add(1, Ordering::Relaxed);
+                delivery.requeue().await
+            }
+            Disposition::Fatal => {
+                tracing::error!(error.message = %error, "the worker cannot go on; returning the job and stopping");
+                if let Ok(mut f) = fatal.lock() {
+                    f.get_or_insert_with(|| error.to_string());
+                }
+                stopping.cancel();
+                stats.requeued.fetch_add(1, Ordering::Relaxed);
+                delivery.requeue().await
+            }
+        },
+    };
+    if let Err(e) = settled {
+        tracing::warn!(error.message = %e, "could not settle the delivery; the broker will redeliver it");
+    }
+}
