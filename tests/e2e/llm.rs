@@ -1,0 +1,279 @@
+//! The LLM client against a misbehaving server: transient failures are retried (honouring
+//! `Retry-After`), invalid answers are asked for again naming the problem, flawed answers
+//! become drafts, hopeless jobs are dead-lettered with their reason, a wrong key stops the
+//! worker without losing the job, and recorded llama-server responses are understood.
+
+use std::time::{Duration, Instant};
+
+use rewriter::job::Job;
+use rewriter::llm::LlmError;
+use rewriter::pipeline::{Disposition, JobError, Outcome, Pipeline};
+use serde_json::json;
+
+use crate::support::{Fault, TestEnv, assert_keeps_contract};
+
+fn job(id: &str) -> Job {
+    Job::from_value(json!({
+        "headline": {
+            "externalId": id,
+            "title": "Bitcoin Mining Revenue Gauge Falls to Record Low During Selloff",
+            "description": "A measure of miners' revenue dropped to a record low.",
+            "publishedAt": "2026-02-05T17:45:43.000Z",
+            "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_"}
+        }
+    }))
+    .unwrap()
+}
+
+async fn pipeline(env: &TestEnv) -> Pipeline {
+    Pipeline::build(&env.settings()).await.unwrap()
+}
+
+#[tokio::test]
+async fn rate_limits_are_retried_after_their_retry_after() {
+    // Arrange
+    let env = TestEnv::new().await;
+    env.llm
+        .push_faults([Fault::RateLimited, Fault::RateLimited]);
+    let started = Instant::now();
+
+    // Act
+    let outcome = pipeline(&env).await.rewrite(&job("r1")).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(outcome, Outcome::Written { requests: 6, .. }),
+        "{outcome:?}"
+    );
+    assert!(
+        started.elapsed() >= Duration::from_secs(2),
+        "Retry-After: 1, twice"
+    );
+    assert_keeps_contract(&env.out().join("articles/r1.md"), None);
+}
+
+#[tokio::test]
+async fn server_errors_drops_timeouts_and_proxy_bodies_are_retried() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_LLM_TIMEOUT_SECS", "1");
+    env.llm.push_faults([
+        Fault::ServerError,
+        Fault::Drop,
+        Fault::Hang(Duration::from_secs(3)),
+        Fault::PlainText429,
+        Fault::Status {
+            code: 503,
+            retry_after: None,
+            body: "upstream unavailable".into(),
+        },
+    ]);
+
+    // Act
+    let outcome = pipeline(&env).await.rewrite(&job("t1")).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Written {
+                requests: 9,
+                draft: false,
+                ..
+            }
+        ),
+        "{outcome:?}"
+    );
+}
+
+#[tokio::test]
+async fn invalid_answers_are_asked_for_again_naming_what_was_wrong() {
+    // Arrange
+    let env = TestEnv::new().await;
+    env.llm.push_faults([Fault::Prose, Fault::BreakSchema]);
+
+    // Act
+    let outcome = pipeline(&env).await.rewrite(&job("i1")).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(outcome, Outcome::Written { requests: 6, .. }),
+        "{outcome:?}"
+    );
+    let received = env.llm.received();
+    let reask = received[1]["messages"].as_array().unwrap();
+    assert_eq!(
+        reask.len(),
+        4,
+        "system, user, the rejected answer, the correction"
+    );
+    assert!(
+        reask[3]["content"]
+            .as_str()
+            .unwrap()
+            .contains("not one JSON object")
+    );
+    let reask = received[2]["messages"].as_array().unwrap();
+    assert!(
+        reask.last().unwrap()["content"]
+            .as_str()
+            .unwrap()
+            .contains("breaks the schema")
+    );
+}
+
+#[tokio::test]
+async fn an_answer_cut_off_at_the_token_limit_is_asked_for_again() {
+    // Arrange
+    let env = TestEnv::new().await;
+    env.llm.push_faults([Fault::Truncated, Fault::Empty]);
+
+    // Act
+    let outcome = pipeline(&env).await.rewrite(&job("l1")).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(outcome, Outcome::Written { requests: 6, .. }),
+        "{outcome:?}"
+    );
+    let first_reask = &env.llm.received()[1]["messages"];
+    assert!(
+        first_reask[3]["content"]
+            .as_str()
+            .unwrap()
+            .contains("cut off at the token limit")
+    );
+}
+
+#[tokio::test]
+async fn a_call_that_never_answers_usably_fails_the_job_for_the_dead_letter_queue() {
+    // Arrange
+    let env = TestEnv::new().await;
+    env.llm
+        .set_answer("overview", json!({"overview": "Too short."}));
+
+    // Act
+    let error = pipeline(&env).await.rewrite(&job("n1")).await.unwrap_err();
+
+    // Assert
+    assert!(
+        matches!(
+            error,
+            JobError::Llm(LlmError::InvalidAnswer { asks: 3, .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(error.disposition(), Disposition::DeadLetter);
+    assert!(
+        error
+            .to_string()
+            .contains("overview: write two or three full sentences")
+    );
+    assert!(env.articles().is_empty());
+}
+
+#[tokio::test]
+async fn invented_figures_and_html_that_survive_re_asks_make_a_draft_with_reasons() {
+    // Arrange
+    let env = TestEnv::new().await;
+    env.llm.set_answer(
+        "overview",
+        json!({"overview": "Miners lost <b>half</b> their revenue in 2031, according to a report by analysts."}),
+    );
+
+    // Act
+    let outcome = pipeline(&env).await.rewrite(&job("d1")).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(outcome, Outcome::Written { draft: true, .. }),
+        "{outcome:?}"
+    );
+    let text = std::fs::read_to_string(env.out().join("articles/d1.md")).unwrap();
+    assert!(text.contains("\ndraft: true\n"), "{text}");
+    assert!(
+        text.contains("figures not in the news item: 2031"),
+        "{text}"
+    );
+    assert!(text.contains("contains HTML"), "{text}");
+}
+
+#[tokio::test]
+async fn a_provider_failing_for_good_exhausts_the_budget_with_a_reason() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_LLM_MAX_ATTEMPTS", "3");
+    env.llm.set_fault_rate(1.0, vec![Fault::ServerError]);
+
+    // Act
+    let error = pipeline(&env).await.rewrite(&job("x1")).await.unwrap_err();
+
+    // Assert
+    assert!(
+        matches!(
+            error,
+            JobError::Llm(LlmError::Exhausted { attempts: 3, .. })
+        ),
+        "{error}"
+    );
+    assert_eq!(error.attempts(), 3);
+    assert!(error.to_string().contains("HTTP 500"), "{error}");
+    assert_eq!(env.llm.requests(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rejected_api_key_stops_the_worker_and_returns_the_job() {
+    // Arrange
+    let env = TestEnv::new().await;
+    env.llm.set_fault_rate(
+        1.0,
+        vec![Fault::Status {
+            code: 401,
+            retry_after: None,
+            body: r#"{"error":{"message":"Incorrect API key provided","type":"invalid_request_error"}}"#.into(),
+        }],
+    );
+    env.publish_raw(&job("k1").to_json()).await;
+
+    // Act
+    let worker = env.spawn_worker().await;
+    let result = worker.join().await;
+
+    // Assert
+    let error = result.unwrap_err().to_string();
+    assert!(
+        error.contains("401") && error.contains("Incorrect API key"),
+        "{error}"
+    );
+    assert!(!error.contains("sk-test-canary"), "{error}");
+    assert_eq!(
+        env.depth(&env.queue).await,
+        1,
+        "the job is back in the queue"
+    );
+    assert_eq!(env.depth(&env.dead_queue()).await, 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dead_lettered_job_carries_its_reason_and_attempts() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_LLM_MAX_ATTEMPTS", "2");
+    env.llm.set_fault_rate(1.0, vec![Fault::RateLimited]);
+    env.publish_raw(&job("dl1").to_json()).await;
+
+    // Act
+    let worker = env.spawn_worker().await;
+    env.wait_for_dead_letters(1, Duration::from_secs(20)).await;
+    worker.stop().await;
+
+    // Assert
+    let dead = env.drain_dead_letters().await;
+    assert_eq!(dead.len(), 1);
+    assert!(
+        dead[0].1.contains("kept failing after 2 attempts"),
+        "{}",
+        dead[0].1
+    );
+    assert_eq!(dead[0].0, job("dl1").to_json());
+}

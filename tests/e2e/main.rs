@@ -1,0 +1,20 @@
+//! The one integration-test binary: the real `rewriter` library and binary against the real
+//! RabbitMQ on 127.0.0.1:5672 and the project's fake OpenAI-compatible server. Every test gets
+//! its own uniquely named queues and output folder, and removes its queues when done.
+
+// Tests assert by panicking; `unwrap`/`expect` are how they say "this must hold".
+#![allow(clippy::unwrap_used, clippy::expect_used)]
+
+/// Shared harness: `TestEnv`, the fake LLM, the article contract checker.
+mod support;
+
+/// `docker-compose.yml`, `queue/` and the `Dockerfile` agree with the code.
+mod deployment;
+/// `rewriter enqueue`: confirms, rejected lines with their numbers, exit codes.
+mod enqueue;
+/// The LLM client against misbehaving servers: retries, re-asks, wire tolerance.
+mod llm;
+/// `rewriter rewrite` and `rewriter render`: the pipeline without a broker, prompts without an LLM.
+mod rewrite;
+/// Headlines through `enqueue` and a worker into articles; poison, shutdown, redelivery.
+mod worker;

@@ -1,0 +1,273 @@
+//! The worker: headlines from the queue become articles that keep the contract; poison is
+//! dead-lettered with its reason; written versions are not written again; SIGTERM loses
+//! nothing; `REWRITER_CONCURRENCY` jobs really run at once.
+
+use std::time::Duration;
+
+use serde_json::json;
+
+use crate::support::{TestEnv, assert_keeps_contract, example_headlines, example_sources};
+
+fn job(id: &str, title: &str) -> serde_json::Value {
+    json!({
+        "headline": {
+            "externalId": id,
+            "title": title,
+            "description": "Operators unplugged machines as revenue fell.",
+            "publishedAt": "2026-02-05T17:45:43.000Z",
+            "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_", "type": "RSS"}
+        }
+    })
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn example_headlines_enqueued_by_the_cli_become_articles_that_keep_the_contract() {
+    // Arrange
+    let env = TestEnv::new().await;
+    let sources = example_sources();
+    let output = env.run(&["enqueue", "-"], &example_headlines());
+    assert!(
+        output.status.success(),
+        "{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&output.stdout)
+            .contains(&format!("enqueued {} job(s)", sources.len()))
+    );
+
+    // Act
+    let worker = env.spawn_worker().await;
+    let articles = env
+        .wait_for_articles(sources.len(), Duration::from_secs(30))
+        .await;
+    worker
+        .wait_settled(sources.len() as u64, Duration::from_secs(10))
+        .await;
+    let summary = worker.stop().await;
+
+    // Assert
+    assert_eq!(summary.written, sources.len() as u64);
+    for (id, source) in &sources {
+        let article = env.out().join(format!("articles/{id}.md"));
+        assert_keeps_contract(&article, Some(source));
+        let version = env.out().join(format!("versions/{id}/v1.md"));
+        assert_eq!(
+            std::fs::read(&version).unwrap(),
+            std::fs::read(&article).unwrap()
+        );
+        let stored: serde_json::Value = serde_json::from_slice(
+            &std::fs::read(env.out().join(format!("sources/{id}.json"))).unwrap(),
+        )
+        .unwrap();
+        assert_eq!(stored["title"], source["title"]);
+    }
+    assert_eq!(articles.len(), sources.len());
+    assert_eq!(env.depth(&env.queue).await, 0);
+    assert_eq!(env.depth(&env.dead_queue()).await, 0);
+    let german = std::fs::read_to_string(env.out().join("articles/57763817.md")).unwrap();
+    assert!(
+        german.contains("\n## Überblick\n")
+            && german.contains("\n## Auswirkungen auf den Kryptomarkt\n")
+    );
+    let no_temporaries = env
+        .all_files()
+        .iter()
+        .all(|p| !p.to_string_lossy().ends_with(".tmp"));
+    assert!(no_temporaries, "{:?}", env.all_files());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_published_by_a_plain_amqp_client_is_processed() {
+    // Arrange
+    let env = TestEnv::new().await;
+    let worker = env.spawn_worker().await;
+
+    // Act: raw bytes, no content type, no headers: any AMQP client can do this.
+    env.publish_raw(
+        job("raw-1", "Ether Slips as Staking Withdrawals Climb")
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    let articles = env.wait_for_articles(1, Duration::from_secs(20)).await;
+    worker.stop().await;
+
+    // Assert
+    assert_keeps_contract(
+        &articles[0],
+        Some(&job("raw-1", "Ether Slips as Staking Withdrawals Climb")),
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn malformed_jobs_are_dead_lettered_with_their_reason_and_the_worker_goes_on() {
+    // Arrange
+    let env = TestEnv::new().await;
+    let mut bad_id = job("x", "T");
+    bad_id["headline"]["externalId"] = json!("../../etc/passwd");
+    let mut bad_date = job("d1", "T");
+    bad_date["headline"]["publishedAt"] = json!("last tuesday");
+    let mut no_title = job("t1", "T");
+    no_title["headline"]
+        .as_object_mut()
+        .unwrap()
+        .remove("title");
+    let mut wrong_type = job("w1", "T");
+    wrong_type["headline"]["tags"] = json!("BTC");
+    let poison: Vec<(Vec<u8>, &str)> = vec![
+        (b"this is not json".to_vec(), "not JSON"),
+        (vec![0xff, 0xfe, 0x00], "not UTF-8"),
+        (Vec::new(), "empty"),
+        (bad_id.to_string().into_bytes(), "externalId"),
+        (bad_date.to_string().into_bytes(), "headline.publishedAt"),
+        (no_title.to_string().into_bytes(), "headline.title"),
+        (wrong_type.to_string().into_bytes(), "headline.tags"),
+        (vec![b' '; 300 * 1024], "limit"),
+    ];
+    for (body, _) in &poison {
+        env.publish_raw(body).await;
+    }
+    env.publish_raw(
+        job("good-1", "Stablecoin Issuer Adds Token")
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+
+    // Act
+    let worker = env.spawn_worker().await;
+    env.wait_for_articles(1, Duration::from_secs(20)).await;
+    env.wait_for_dead_letters(poison.len() as u32, Duration::from_secs(10))
+        .await;
+    let summary = worker.stop().await;
+
+    // Assert
+    assert_eq!(summary.dead_lettered, poison.len() as u64);
+    let dead = env.drain_dead_letters().await;
+    for (body, expected) in &poison {
+        let (_, reason) = dead
+            .iter()
+            .find(|(b, _)| b == body)
+            .expect("every poison message is dead-lettered whole");
+        assert!(
+            reason.contains(expected),
+            "{reason:?} does not mention {expected:?}"
+        );
+    }
+    assert_eq!(env.articles().len(), 1);
+    assert!(!env.out().join("etc").exists());
+    assert_eq!(env.llm.requests(), 4, "only the good job reached the LLM");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_version_already_on_disk_is_not_written_again_unless_forced() {
+    // Arrange
+    let env = TestEnv::new().await;
+    let worker = env.spawn_worker().await;
+    env.publish_raw(
+        job("again-1", "Bitcoin Holds Steady")
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    worker.wait_settled(1, Duration::from_secs(20)).await;
+    let first = std::fs::read(env.out().join("versions/again-1/v1.md")).unwrap();
+    let requests = env.llm.requests();
+
+    // Act: the same job again (a redelivery, or a duplicate publish)
+    env.publish_raw(
+        job("again-1", "Bitcoin Holds Steady")
+            .to_string()
+            .as_bytes(),
+    )
+    .await;
+    worker.wait_settled(2, Duration::from_secs(20)).await;
+
+    // Assert: nothing asked, nothing written
+    assert_eq!(env.llm.requests(), requests);
+    assert_eq!(
+        std::fs::read(env.out().join("versions/again-1/v1.md")).unwrap(),
+        first
+    );
+
+    // Act: forced
+    let mut forced = job("again-1", "Bitcoin Holds Steady");
+    forced["force"] = json!(true);
+    env.publish_raw(forced.to_string().as_bytes()).await;
+    worker.wait_settled(3, Duration::from_secs(20)).await;
+    let summary = worker.stop().await;
+
+    // Assert: asked again, still one version file
+    assert_eq!(env.llm.requests(), requests * 2);
+    assert_eq!(summary.written, 2);
+    assert_eq!(summary.already_written, 1);
+    let versions: Vec<_> = std::fs::read_dir(env.out().join("versions/again-1"))
+        .unwrap()
+        .collect();
+    assert_eq!(versions.len(), 1);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrency_jobs_run_at_once_and_no_more() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_CONCURRENCY", "3");
+    env.llm.set_latency(Duration::from_millis(300));
+    for i in 0..9 {
+        env.publish_raw(
+            job(&format!("c{i}"), "Solana Volumes Drop")
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    }
+
+    // Act
+    let worker = env.spawn_worker().await;
+    env.wait_for_articles(9, Duration::from_secs(30)).await;
+    worker.stop().await;
+
+    // Assert: each job's calls are sequential, so calls in flight = jobs in flight
+    assert_eq!(env.llm.max_concurrent(), 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
+    // Arrange: a real worker process and a slow LLM
+    let env = TestEnv::new().await;
+    env.llm.set_latency(Duration::from_millis(400));
+    for i in 0..6 {
+        env.publish_raw(job(&format!("s{i}"), "Ether Slips").to_string().as_bytes())
+            .await;
+    }
+    let mut child = env.command(&["worker"]).spawn().expect("worker starts");
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while env.llm.requests() == 0 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker never called the LLM"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Act
+    let killed = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(killed.success());
+    let status = tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Assert: exit 0; every job is an article or back in the queue; jobs in flight finished
+    assert!(status.success(), "{status:?}");
+    let written = env.articles().len() as u32;
+    assert!(
+        written >= 4,
+        "the 4 jobs in flight were finished, not dropped: {written}"
+    );
+    assert_eq!(written + env.depth(&env.queue).await, 6);
+}
