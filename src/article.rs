@@ -2,12 +2,13 @@
 //! rules an LLM answer must keep before it may become an article.
 //!
 //! Pure code, no IO. The LLM's answers arrive as JSON fields (see
-//! [`crate::prompts::DRAFT_FIELDS`]); [`check_fields`] judges them — *invalid* (the article
+//! [`crate::prompts::DRAFT_FIELDS`]); [`review::check_fields`] judges them — *invalid* (the article
 //! cannot be built: ask again, then give up) or *flawed* (it can be built but must not be
 //! published as is: ask again, then write it with `draft: true` and the reasons under `ai`).
 //! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body;
 //! [`Article::to_markdown`] prints them and reads its own frontmatter back before returning.
 
+pub mod review;
 mod yaml;
 
 use std::collections::BTreeSet;
@@ -16,6 +17,8 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use unicode_segmentation::UnicodeSegmentation;
+
+use self::review::usable_items;
 
 use crate::job::{Headline, PromptVersion};
 use crate::prompts::Language;
@@ -51,216 +54,12 @@ pub struct Draft {
     pub tags: Vec<String>,
 }
 
-/// How an answer measures up.
-#[derive(Debug, Clone, PartialEq, Eq, Default)]
-pub struct Verdict {
-    /// The article cannot be built from this answer.
-    pub invalid: Vec<String>,
-    /// The article can be built but must not be published as is.
-    pub flawed: Vec<String>,
-}
-
-impl Verdict {
-    pub fn is_clean(&self) -> bool {
-        self.invalid.is_empty() && self.flawed.is_empty()
-    }
-}
-
-/// Judges the fields of one answer against the article rules (the schema was checked already).
-pub fn check_fields(answer: &Value, headline: &Headline) -> Verdict {
-    let mut v = Verdict::default();
-    let Some(fields) = answer.as_object() else {
-        v.invalid.push("the answer is not a JSON object".into());
-        return v;
-    };
-    let title = normalize_space(&headline.title).to_lowercase();
-    let mut prose: Vec<(String, &str)> = Vec::new();
-    for (key, value) in fields {
-        match (key.as_str(), value) {
-            ("overview", Value::String(s)) => {
-                let text = normalize_space(s);
-                if text.chars().count() < 40 {
-                    v.invalid
-                        .push("overview: write two or three full sentences".into());
-                }
-                if s.contains("\n\n") {
-                    v.invalid
-                        .push("overview: must be a single paragraph".into());
-                }
-                let lower = text.to_lowercase();
-                if lower == title || lower.trim_end_matches('.') == title {
-                    v.flawed
-                        .push("overview: it only repeats the headline".into());
-                } else if lower.starts_with(&title) {
-                    v.flawed
-                        .push("overview: do not open by repeating the headline".into());
-                }
-                prose.push((key.clone(), s));
-            }
-            ("heading", Value::String(s)) => {
-                let h = clean_heading(s);
-                let words = h.split_whitespace().count();
-                if h.is_empty() || words > 14 || h.chars().count() > 120 {
-                    v.invalid.push("heading: write three to eight words".into());
-                }
-                if h.to_lowercase() == title {
-                    v.flawed.push("heading: it repeats the headline".into());
-                }
-                prose.push((key.clone(), s));
-            }
-            ("paragraphs" | "commentary", Value::Array(items)) => {
-                for (i, item) in items.iter().enumerate() {
-                    let s = item.as_str().unwrap_or_default();
-                    if normalize_space(s).chars().count() < 40 {
-                        v.invalid
-                            .push(format!("{key}[{i}]: write a full paragraph"));
-                    }
-                    prose.push((format!("{key}[{i}]"), s));
-                }
-            }
-            ("bullets", Value::Array(items)) => {
-                for (i, item) in items.iter().enumerate() {
-                    let s = clean_bullet(item.as_str().unwrap_or_default());
-                    if s.chars().count() < 10 {
-                        v.invalid
-                            .push(format!("bullets[{i}]: write a full sentence"));
-                    }
-                    prose.push((format!("bullets[{i}]"), item.as_str().unwrap_or_default()));
-                }
-            }
-            ("tags", Value::Array(items))
-                if items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .all(|t| t.trim().is_empty()) =>
-            {
-                v.invalid.push("tags: give at least one tag".into());
-            }
-            _ => {}
-        }
-    }
-    let source_numbers = numbers_in(&format!(
-        "{} {}",
-        headline.title,
-        headline.description.as_deref().unwrap_or_default()
-    ));
-    let mut seen_sentences: BTreeSet<String> = BTreeSet::new();
-    for (field, text) in &prose {
-        if let Some(problem) = text_problem(text) {
-            v.flawed.push(format!("{field}: {problem}"));
-        }
-        let invented: Vec<String> = numbers_in(text)
-            .into_iter()
-            .filter(|n| !source_numbers.contains(n))
-            .collect();
-        if !invented.is_empty() {
-            v.flawed.push(format!(
-                "{field}: figures not in the news item: {}",
-                invented.join(", ")
-            ));
-        }
-        for sentence in text.unicode_sentences() {
-            let key = normalize_space(sentence).to_lowercase();
-            if key.chars().count() >= 20 && !seen_sentences.insert(key) {
-                v.flawed.push(format!("{field}: repeats a sentence"));
-                break;
-            }
-        }
-    }
-    v
-}
-
-/// HTML, Markdown structure, talk about being an AI, placeholders.
-fn text_problem(text: &str) -> Option<&'static str> {
-    let lower = text.to_lowercase();
-    let has_tag = text.match_indices('<').any(|(i, _)| {
-        let rest = &text[i + 1..];
-        let name: String = rest
-            .trim_start_matches('/')
-            .chars()
-            .take_while(|c| c.is_ascii_alphanumeric())
-            .collect();
-        !name.is_empty()
-            && name.chars().next().is_some_and(|c| c.is_ascii_alphabetic())
-            && rest.contains('>')
-    });
-    if has_tag || lower.contains("&nbsp;") || lower.contains("&lt;") {
-        return Some("contains HTML; write plain text");
-    }
-    if text.lines().any(|l| {
-        let l = l.trim_start();
-        l.starts_with('#') || l.starts_with("```")
-    }) || text.contains("**")
-    {
-        return Some("contains Markdown; write plain text");
-    }
-    const AI_TALK: &[&str] = &[
-        "as an ai",
-        "language model",
-        "i cannot",
-        "i can't",
-        "i'm sorry",
-        "i am sorry",
-        "news_item",
-        "these instructions",
-        "the json",
-    ];
-    if AI_TALK.iter().any(|p| lower.contains(p)) {
-        return Some("talks about itself or its instructions");
-    }
-    const PLACEHOLDERS: &[&str] = &[
-        "lorem ipsum",
-        "[insert",
-        "{{",
-        "todo",
-        "tbd",
-        "xxx",
-        "[name]",
-    ];
-    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
-        return Some("contains placeholder text");
-    }
-    None
-}
-
-/// Figures in a text, normalised (`1,000.50` → `1000.50`), without single digits used as
-/// ordinary words ("one of 3 reasons" is not a claim worth flagging).
-fn numbers_in(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
-            let mut n = String::new();
-            while i < chars.len() {
-                let c = chars[i];
-                let next_is_digit = chars.get(i + 1).is_some_and(char::is_ascii_digit);
-                if c.is_ascii_digit() {
-                    n.push(c);
-                } else if (c == ',' || c == '_') && next_is_digit {
-                } else if c == '.' && next_is_digit {
-                    n.push('.');
-                } else {
-                    break;
-                }
-                i += 1;
-            }
-            if n.len() > 1 {
-                out.insert(n);
-            }
-        } else {
-            i += 1;
-        }
-    }
-    out
-}
-
 /// One line, single spaces, trimmed.
-fn normalize_space(s: &str) -> String {
+pub(crate) fn normalize_space(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
-fn clean_heading(s: &str) -> String {
+pub(crate) fn clean_heading(s: &str) -> String {
     let h = normalize_space(s);
     h.trim_start_matches('#')
         .trim()
@@ -269,7 +68,7 @@ fn clean_heading(s: &str) -> String {
         .to_owned()
 }
 
-fn clean_bullet(s: &str) -> String {
+pub(crate) fn clean_bullet(s: &str) -> String {
     let b = normalize_space(s);
     let b = b.trim_start_matches(['-', '•', '*', '–', '—']).trim_start();
     b.to_owned()
@@ -444,16 +243,15 @@ impl Article {
         section(&headings.overview, &mut std::iter::once(overview));
         section(
             &clean_heading(&draft.heading),
-            &mut draft.paragraphs.iter().map(|p| normalize_space(p)),
+            &mut usable_items("paragraphs", &draft.paragraphs).into_iter(),
         );
         section(
             &headings.author,
-            &mut draft.commentary.iter().map(|p| normalize_space(p)),
+            &mut usable_items("commentary", &draft.commentary).into_iter(),
         );
-        let bullets: Vec<String> = draft
-            .bullets
-            .iter()
-            .map(|b| format!("- {}", clean_bullet(b)))
+        let bullets: Vec<String> = usable_items("bullets", &draft.bullets)
+            .into_iter()
+            .map(|b| format!("- {b}"))
             .collect();
         section(&headings.impact, &mut std::iter::once(bullets.join("\n")));
         let body = body.trim_end().to_owned() + "\n";

@@ -26,7 +26,6 @@ use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
 use async_openai::types::chat::{
-    ChatCompletionRequestAssistantMessage, ChatCompletionRequestAssistantMessageContent,
     ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
     ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
     ChatCompletionRequestUserMessageContent, CreateChatCompletionRequest, ResponseFormat,
@@ -37,7 +36,7 @@ use serde::Deserialize;
 use serde_json::Value;
 use tokio::sync::Mutex;
 
-use crate::article::Verdict;
+use crate::article::review::Verdict;
 use crate::config::{LlmSettings, safe_url};
 use crate::prompts::{PromptSet, RenderedCall};
 
@@ -221,16 +220,17 @@ impl LlmClient {
         check: impl Fn(&Value) -> Verdict,
     ) -> Result<Answer, LlmError> {
         let models = self.models_for(set);
-        let mut messages: Vec<ChatCompletionRequestMessage> = vec![
-            ChatCompletionRequestSystemMessage::from(
-                ChatCompletionRequestSystemMessageContent::Text(call.system.clone()),
-            )
-            .into(),
+        let system: ChatCompletionRequestMessage = ChatCompletionRequestSystemMessage::from(
+            ChatCompletionRequestSystemMessageContent::Text(call.system.clone()),
+        )
+        .into();
+        let user = |text: String| -> ChatCompletionRequestMessage {
             ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text(
-                call.user.clone(),
+                text,
             ))
-            .into(),
-        ];
+            .into()
+        };
+        let mut messages = vec![system.clone(), user(call.user.clone())];
         let mut usage = Usage::default();
         let mut requests = 0;
         let mut model_index = 0;
@@ -275,24 +275,23 @@ impl LlmClient {
                         .collect::<Vec<_>>()
                         .join("; ");
                     tracing::info!(call = %call.spec.name, ask, problems = %last_problems, "answer rejected");
-                    if verdict.invalid.is_empty() {
+                    let fewer_flaws = flawed
+                        .as_ref()
+                        .is_none_or(|(_, before, _)| verdict.flawed.len() <= before.len());
+                    if verdict.invalid.is_empty() && fewer_flaws {
                         flawed = Some((value, verdict.flawed.clone(), model.clone()));
                     }
                     if ask < asks {
-                        messages.push(
-                            ChatCompletionRequestAssistantMessage::from(
-                                ChatCompletionRequestAssistantMessageContent::Text(snippet_long(
-                                    &reply.content,
-                                )),
-                            )
-                            .into(),
-                        );
-                        messages.push(
-                            ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text(format!(
-                                "That answer cannot be used: {last_problems}. Reply again with one JSON object that follows the schema and fixes these problems."
-                            )))
-                            .into(),
-                        );
+                        // The re-ask replaces the user message rather than growing the
+                        // conversation: small models have small context windows, and the
+                        // problems named are what the model needs to hear.
+                        messages = vec![
+                            system.clone(),
+                            user(format!(
+                                "{}\n\nAn earlier answer to this request was rejected: {last_problems}. Write a new answer that avoids these problems.",
+                                call.user
+                            )),
+                        ];
                     }
                 }
             }
@@ -576,10 +575,6 @@ fn error_message(body: &str) -> String {
 
 fn snippet(s: &str) -> String {
     cut_chars(s, SNIPPET_CHARS)
-}
-
-fn snippet_long(s: &str) -> String {
-    cut_chars(s, 4000)
 }
 
 fn cut_chars(s: &str, max: usize) -> String {

@@ -17,7 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Map, Value};
 
-use crate::article::{self, Article, ArticleError, Draft, Provenance};
+use crate::article::{Article, ArticleError, Draft, Provenance, review};
 use crate::config::Settings;
 use crate::job::{InvalidJob, Job, PromptVersion};
 use crate::llm::{LlmClient, LlmError, Usage};
@@ -154,7 +154,7 @@ impl Pipeline {
             let answer = self
                 .llm
                 .complete(set, call, deadline, |value| {
-                    article::check_fields(value, headline)
+                    review::check_fields(value, headline, &call.user)
                 })
                 .await?;
             usage += answer.usage;

@@ -3,6 +3,7 @@
 use chrono::TimeZone;
 use serde_json::json;
 
+use super::review::check_fields;
 use super::*;
 use crate::prompts::Language;
 
@@ -164,6 +165,7 @@ fn clean_answers_pass_the_checks() {
         }))
         .unwrap(),
         &h,
+        "",
     );
     assert!(v.is_clean(), "{v:?}");
 }
@@ -174,11 +176,13 @@ fn figures_that_the_source_gives_are_fine_and_invented_ones_are_flagged() {
     let ok = check_fields(
         &json!({"overview": "Operators unplugged 40% of their machines as revenue fell to a record."}),
         &h,
+        "",
     );
     assert!(ok.is_clean(), "{ok:?}");
     let bad = check_fields(
         &json!({"overview": "Operators unplugged 40% of machines, cutting 1,250 jobs in 2026."}),
         &h,
+        "",
     );
     assert_eq!(bad.flawed.len(), 1, "{bad:?}");
     assert!(bad.flawed[0].contains("1250") && bad.flawed[0].contains("2026"));
@@ -196,7 +200,7 @@ fn junk_that_small_models_write_is_flagged() {
         json!({"paragraphs": ["Mining revenue fell sharply across the whole sector. Mining revenue fell sharply across the whole sector.", "Another paragraph that is long enough to count."]}),
     ];
     for case in cases {
-        let v = check_fields(&case, &h);
+        let v = check_fields(&case, &h, "");
         assert!(
             v.invalid.is_empty() && !v.flawed.is_empty(),
             "{case} → {v:?}"
@@ -207,15 +211,106 @@ fn junk_that_small_models_write_is_flagged() {
 #[test]
 fn answers_the_article_cannot_be_built_from_are_invalid() {
     let h = headline("T");
+    let para = "A paragraph that is long enough to be printed as one.";
     for case in [
         json!({"overview": "Too short."}),
         json!({"heading": ""}),
         json!({"paragraphs": ["ok but short", "x"]}),
+        json!({"paragraphs": [para, para]}),
         json!({"bullets": ["-", "a", "b"]}),
         json!({"tags": [" "]}),
     ] {
-        assert!(!check_fields(&case, &h).invalid.is_empty(), "{case}");
+        assert!(!check_fields(&case, &h, "").invalid.is_empty(), "{case}");
     }
+}
+
+#[test]
+fn invented_names_are_flagged_but_sentence_starts_and_source_names_are_not() {
+    let h = headline("Bloomberg Says Miners Unplug Machines");
+    let clean = check_fields(
+        &json!({"overview": "Miners unplugged machines, Bloomberg reports. Revenue fell as prices dropped and Bitcoin slid."}),
+        &h,
+        "",
+    );
+    assert!(clean.is_clean(), "{clean:?}");
+    let bad = check_fields(
+        &json!({"overview": "Miners unplugged machines, said Jane Doe of CointelPro. Revenue fell as prices dropped."}),
+        &h,
+        "",
+    );
+    assert_eq!(
+        bad.flawed,
+        ["overview: names not in the news item: Jane, Doe, CointelPro"]
+    );
+}
+
+#[test]
+fn german_nouns_are_not_taken_for_names() {
+    let mut h = headline("Börse Stuttgart startet Krypto-Handel");
+    h.lang = "de".into();
+    let v = check_fields(
+        &json!({"overview": "Die Börse Stuttgart öffnet den Handel mit Kryptowährungen für private Anleger in Deutschland."}),
+        &h,
+        "",
+    );
+    assert!(v.is_clean(), "{v:?}");
+}
+
+#[test]
+fn copying_the_prompts_example_is_flagged() {
+    let h = headline("Ether Slips as Staking Withdrawals Climb");
+    let prompt = "Example: {\"overview\": \"A significant decline in Bitcoin mining revenue has been observed, reaching a record low.\"}";
+    let v = check_fields(
+        &json!({"overview": "Ether slipped today. A significant decline in Bitcoin mining revenue has been observed, reaching a record low."}),
+        &h,
+        prompt,
+    );
+    assert!(
+        v.flawed.iter().any(|f| f.contains("copies the prompt")),
+        "{v:?}"
+    );
+}
+
+#[test]
+fn an_overview_that_never_mentions_the_subject_is_flagged() {
+    let h = headline("Ether Slips as Staking Withdrawals Climb");
+    let off_topic = check_fields(
+        &json!({"overview": "Mining revenue has plummeted and the situation is getting worse for everyone."}),
+        &h,
+        "",
+    );
+    assert!(
+        off_topic
+            .flawed
+            .iter()
+            .any(|f| f.contains("does not mention")),
+        "{off_topic:?}"
+    );
+    let on_topic = check_fields(
+        &json!({"overview": "Withdrawals of staked coins rose while the price of the second-largest token slipped."}),
+        &h,
+        "",
+    );
+    assert!(on_topic.is_clean(), "{on_topic:?}");
+}
+
+#[test]
+fn fragments_and_copies_in_lists_are_dropped_when_enough_remain() {
+    let h = headline("T");
+    let mut d = draft();
+    d.bullets.push("Too short".into());
+    d.bullets.push(d.bullets[0].clone());
+    let v = check_fields(&json!({"bullets": d.bullets}), &h, "");
+    assert!(v.is_clean(), "{v:?}");
+    let a = Article::assemble(
+        &h,
+        &d,
+        &english(),
+        PromptVersion::new(1).unwrap(),
+        Provenance::default(),
+        Utc::now(),
+    );
+    assert_eq!(a.body.matches("\n- ").count(), 3, "{}", a.body);
 }
 
 #[test]

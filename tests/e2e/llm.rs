@@ -101,25 +101,24 @@ async fn invalid_answers_are_asked_for_again_naming_what_was_wrong() {
         "{outcome:?}"
     );
     let received = env.llm.received();
+    let text = |request: usize, message: usize| {
+        received[request]["messages"][message]["content"]
+            .as_str()
+            .unwrap()
+            .to_owned()
+    };
     let reask = received[1]["messages"].as_array().unwrap();
-    assert_eq!(
-        reask.len(),
-        4,
-        "system, user, the rejected answer, the correction"
+    assert_eq!(reask.len(), 2, "a re-ask does not grow the conversation");
+    assert!(
+        text(1, 1).starts_with(&text(0, 1)),
+        "it repeats the request"
     );
     assert!(
-        reask[3]["content"]
-            .as_str()
-            .unwrap()
-            .contains("not one JSON object")
+        text(1, 1).contains("rejected: the answer is not one JSON object"),
+        "{}",
+        text(1, 1)
     );
-    let reask = received[2]["messages"].as_array().unwrap();
-    assert!(
-        reask.last().unwrap()["content"]
-            .as_str()
-            .unwrap()
-            .contains("breaks the schema")
-    );
+    assert!(text(2, 1).contains("rejected: the answer breaks the schema"));
 }
 
 #[tokio::test]
@@ -136,9 +135,9 @@ async fn an_answer_cut_off_at_the_token_limit_is_asked_for_again() {
         matches!(outcome, Outcome::Written { requests: 6, .. }),
         "{outcome:?}"
     );
-    let first_reask = &env.llm.received()[1]["messages"];
+    let reask = &env.llm.received()[1]["messages"][1]["content"];
     assert!(
-        first_reask[3]["content"]
+        reask
             .as_str()
             .unwrap()
             .contains("cut off at the token limit")

@@ -724,11 +724,12 @@ fn normal_content(state: &State, request: &Value) -> String {
                 .and_then(|s| s.get("schema"))
                 .unwrap_or(&Value::Null);
             let mut generator = Generator::new(schema, seed, sentiment);
-            let value = if schema.is_object() {
+            let mut value = if schema.is_object() {
                 generator.value(schema, "", 0)
             } else {
                 Value::Object(Map::new())
             };
+            mention_the_subject(&mut value, request);
             value.to_string()
         }
         "json_object" => {
@@ -736,6 +737,27 @@ fn normal_content(state: &State, request: &Value) -> String {
             json!({"text": generator.prose(Pool::Paragraph, 3)}).to_string()
         }
         _ => Generator::new(&Value::Null, seed, sentiment).prose(Pool::Paragraph, 3),
+    }
+}
+
+/// Like a real writer, the overview names what the story is about: the longest word of the
+/// news item's title, in lower case (so it never reads as an invented name).
+fn mention_the_subject(value: &mut Value, request: &Value) {
+    let text = prompt_text(request);
+    let Some(start) = text.find("\"title\": \"") else {
+        return;
+    };
+    let rest = &text[start + 10..];
+    let title = &rest[..rest.find('"').unwrap_or(rest.len())];
+    let subject = title
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| w.chars().count() >= 4)
+        .max_by_key(|w| w.chars().count())
+        .map(str::to_lowercase);
+    if let (Some(subject), Some(Value::String(overview))) = (subject, value.get_mut("overview")) {
+        overview.push_str(&format!(
+            " The news concerns {subject} and what comes next for the wider market."
+        ));
     }
 }
 
