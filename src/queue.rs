@@ -99,14 +99,29 @@ fn field_table(arguments: &Map<String, Value>) -> FieldTable {
     table
 }
 
-/// Connects (without automatic recovery: the worker reconnects itself, with backoff).
-pub async fn connect(url: &SecretString) -> Result<Connection, QueueError> {
-    Connection::connect(url.expose_secret(), ConnectionProperties::default())
-        .await
-        .map_err(|source| QueueError::Connect {
-            url: safe_url(url.expose_secret()),
-            source,
-        })
+/// A connection to the broker. Without automatic recovery: the worker reconnects itself,
+/// with backoff, and declares its topology again.
+pub struct Broker {
+    connection: Connection,
+}
+
+impl Broker {
+    pub async fn connect(url: &SecretString) -> Result<Self, QueueError> {
+        let connection = Connection::connect(url.expose_secret(), ConnectionProperties::default())
+            .await
+            .map_err(|source| QueueError::Connect {
+                url: safe_url(url.expose_secret()),
+                source,
+            })?;
+        Ok(Self { connection })
+    }
+
+    /// Closes the connection; unacked deliveries return to their queue.
+    pub async fn close(self) {
+        if let Err(e) = self.connection.close(200, ShortString::from("bye")).await {
+            tracing::debug!(error.message = %e, "closing the broker connection");
+        }
+    }
 }
 
 /// Declares the topology of `queue`, idempotently.
@@ -134,8 +149,8 @@ pub struct Publisher {
 
 impl Publisher {
     /// Opens a confirm-mode channel and declares the topology of `queue`.
-    pub async fn open(connection: &Connection, queue: &str) -> Result<Self, QueueError> {
-        let channel = connection.create_channel().await?;
+    pub async fn open(broker: &Broker, queue: &str) -> Result<Self, QueueError> {
+        let channel = broker.connection.create_channel().await?;
         channel
             .confirm_select(ConfirmSelectOptions::default())
             .await?;
@@ -176,6 +191,11 @@ impl Publisher {
         Ok(())
     }
 
+    /// Closes the channel (before the connection, so that the close is orderly).
+    pub async fn close(self) {
+        let _ = self.channel.close(200, ShortString::from("bye")).await;
+    }
+
     /// Messages ready in `queue` (declares nothing; the queue must exist).
     pub async fn depth(&self, queue: &str) -> Result<u32, QueueError> {
         let q = self
@@ -204,13 +224,9 @@ pub struct Consumer {
 
 impl Consumer {
     /// Declares the topology and starts consuming with `prefetch` unacked deliveries at most.
-    pub async fn start(
-        connection: &Connection,
-        queue: &str,
-        prefetch: u16,
-    ) -> Result<Self, QueueError> {
-        let dead = Publisher::open(connection, queue).await?;
-        let channel = connection.create_channel().await?;
+    pub async fn start(broker: &Broker, queue: &str, prefetch: u16) -> Result<Self, QueueError> {
+        let dead = Publisher::open(broker, queue).await?;
+        let channel = broker.connection.create_channel().await?;
         channel
             .basic_qos(prefetch, BasicQosOptions::default())
             .await?;
@@ -243,6 +259,12 @@ impl Consumer {
             })
             .map_err(QueueError::from),
         )
+    }
+
+    /// Closes both channels; deliveries not yet settled return to the queue.
+    pub async fn close(self) {
+        let _ = self.channel.close(200, ShortString::from("bye")).await;
+        self.dead.close().await;
     }
 
     /// Stops new deliveries; deliveries in hand can still be acked.

@@ -26,7 +26,7 @@ use tokio_util::task::TaskTracker;
 use crate::config::{Settings, safe_amqp_url};
 use crate::job::Job;
 use crate::pipeline::{Disposition, JobError, Outcome, Pipeline};
-use crate::queue::{self, Consumer, Delivery, QueueError};
+use crate::queue::{self, Broker, Consumer, Delivery, QueueError};
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -83,9 +83,12 @@ impl Worker {
     /// answers and the topology can be declared.
     pub async fn build(settings: Settings) -> Result<Self, WorkerError> {
         let pipeline = Pipeline::build(&settings).await?;
-        let connection = queue::connect(&settings.amqp_url).await?;
-        queue::Publisher::open(&connection, &settings.queue).await?;
-        let _ = connection.close(200, "checked".into()).await;
+        let broker = Broker::connect(&settings.amqp_url).await?;
+        queue::Publisher::open(&broker, &settings.queue)
+            .await?
+            .close()
+            .await;
+        broker.close().await;
         Ok(Self {
             settings,
             pipeline,
@@ -124,7 +127,7 @@ impl Worker {
         let mut backoff = Duration::from_millis(200);
         // Kept past the loop: dropping a lapin consumer closes its channel, which would make
         // the acks of the jobs still in flight fail.
-        let mut held: Option<(lapin::Connection, Consumer)> = None;
+        let mut held: Option<(Broker, Consumer)> = None;
         'connect: loop {
             let consumer = tokio::select! {
                 () = &mut shutdown => break 'connect,
@@ -204,9 +207,9 @@ impl Worker {
             );
         }
         stopping.cancel();
-        if let Some((conn, consumer)) = held {
-            drop(consumer);
-            let _ = conn.close(200, "shutdown".into()).await;
+        if let Some((broker, consumer)) = held {
+            consumer.close().await;
+            broker.close().await;
         }
         let summary = self.stats.summary();
         tracing::info!(?summary, "worker stopped");
@@ -218,10 +221,10 @@ impl Worker {
     }
 }
 
-async fn start_consumer(settings: &Settings) -> Result<(lapin::Connection, Consumer), QueueError> {
-    let connection = queue::connect(&settings.amqp_url).await?;
-    let consumer = Consumer::start(&connection, &settings.queue, settings.concurrency).await?;
-    Ok((connection, consumer))
+async fn start_consumer(settings: &Settings) -> Result<(Broker, Consumer), QueueError> {
+    let broker = Broker::connect(&settings.amqp_url).await?;
+    let consumer = Consumer::start(&broker, &settings.queue, settings.concurrency).await?;
+    Ok((broker, consumer))
 }
 
 /// Parses and rewrites one delivered job.

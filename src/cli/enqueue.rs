@@ -5,13 +5,13 @@ use anyhow::Context;
 use crate::cli::JobsArgs;
 use crate::cli::input::read_jobs;
 use crate::config::Settings;
-use crate::queue::{self, Publisher};
+use crate::queue::{Broker, Publisher};
 
 /// Publishes every valid item; `Ok(false)` when any item was rejected or not confirmed.
 pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
     let items = read_jobs(&args.files, args.prompt_version, args.force)?;
-    let connection = queue::connect(&settings.amqp_url).await?;
-    let publisher = Publisher::open(&connection, &settings.queue)
+    let broker = Broker::connect(&settings.amqp_url).await?;
+    let publisher = Publisher::open(&broker, &settings.queue)
         .await
         .context("opening a confirm channel")?;
     let (mut enqueued, mut rejected) = (0usize, 0usize);
@@ -31,7 +31,8 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
             }
         }
     }
-    let _ = connection.close(200, "done".into()).await;
+    publisher.close().await;
+    broker.close().await;
     println!(
         "enqueued {enqueued} job(s) to {}; rejected {rejected}",
         settings.queue

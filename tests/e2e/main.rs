@@ -12,9 +12,15 @@ mod support;
 mod deployment;
 /// `rewriter enqueue`: confirms, rejected lines with their numbers, exit codes.
 mod enqueue;
-/// The LLM client against misbehaving servers: retries, re-asks, wire tolerance.
+/// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.
 mod llm;
+/// A real model (llama.cpp + SmolLM2) end to end.
+mod real_llm;
 /// `rewriter rewrite` and `rewriter render`: the pipeline without a broker, prompts without an LLM.
 mod rewrite;
+/// House rules that no single file shows: module docs, module boundaries, no unwrap.
+mod tidy;
+/// Responses recorded from llama.cpp's server, replayed.
+mod wire;
 /// Headlines through `enqueue` and a worker into articles; poison, shutdown, redelivery.
 mod worker;
