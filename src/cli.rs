@@ -58,7 +58,7 @@ pub enum Command {
     /// On the first signal the worker takes no new jobs, lets jobs in flight finish for
     /// REWRITER_SHUTDOWN_GRACE_SECS, returns the rest to the queue and exits 0. A second
     /// signal exits at once (unacked jobs return to the queue).
-    Worker,
+    Worker(WorkerArgs),
     /// Publish one job per headline read from NDJSON or a JSON array, with publisher confirms.
     ///
     /// Each input item is a headline object (as in a feed) or a whole job
@@ -69,6 +69,14 @@ pub enum Command {
     Rewrite(JobsArgs),
     /// Print the prompts that headlines would produce, without calling the LLM.
     Render(RenderArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct WorkerArgs {
+    /// Exit (0) once the queue is empty and no job is in flight, instead of waiting for more:
+    /// for batch runs and scripts.
+    #[arg(long)]
+    pub exit_when_idle: bool,
 }
 
 /// Input files and job options shared by `enqueue` and `rewrite`.
@@ -100,7 +108,7 @@ fn parse_version(s: &str) -> Result<PromptVersion, String> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     let result = match cli.command {
-        Command::Worker => worker::run(settings).await,
+        Command::Worker(args) => worker::run(settings, args).await,
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,
         Command::Render(args) => render::run(&settings, args),

@@ -97,11 +97,16 @@ impl Settings {
             .iter()
             .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
             .collect();
-        let mut merged = match env.get("REWRITER_CONFIG") {
+        Self::layered(env)
+    }
+
+    /// `vars` over the file that `vars["REWRITER_CONFIG"]` names, if any.
+    pub fn layered(vars: HashMap<String, String>) -> Result<Self, ConfigError> {
+        let mut merged = match vars.get("REWRITER_CONFIG") {
             Some(path) => read_file(PathBuf::from(path))?,
             None => HashMap::new(),
         };
-        merged.extend(env);
+        merged.extend(vars);
         Self::from_map(&merged)
     }
 
@@ -268,6 +273,29 @@ mod tests {
         assert!(!debug.contains("sk-canary-123"));
         assert!(!debug.contains("hunter2"));
         assert_eq!(safe_amqp_url(&s), "amqp://bob:***@host:5672/%2f");
+    }
+
+    #[test]
+    fn a_config_file_adds_settings_and_the_environment_wins() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("rewriter.toml");
+        std::fs::write(&file, "REWRITER_QUEUE = \"from.file\"\nrewriter_concurrency = 3\nREWRITER_OUT = \"/srv/out\"\n").unwrap();
+        let path = file.display().to_string();
+        let s = Settings::layered(vars(&[
+            ("REWRITER_CONFIG", &path),
+            ("REWRITER_OUT", "/env/out"),
+        ]))
+        .unwrap();
+        assert_eq!(s.queue, "from.file");
+        assert_eq!(s.concurrency, 3);
+        assert_eq!(s.out_dir, PathBuf::from("/env/out"));
+        std::fs::write(&file, "REWRITER_QUEUEE = \"typo\"\n").unwrap();
+        let err = Settings::layered(vars(&[("REWRITER_CONFIG", &path)])).unwrap_err();
+        assert!(
+            err.to_string()
+                .contains("unknown setting \"REWRITER_QUEUEE\""),
+            "{err}"
+        );
     }
 
     #[test]

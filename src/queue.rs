@@ -261,6 +261,11 @@ impl Consumer {
         )
     }
 
+    /// Messages ready in the consumed queue (not counting those delivered and unsettled).
+    pub async fn ready(&self) -> Result<u32, QueueError> {
+        self.dead.depth(&self.queue).await
+    }
+
     /// Closes both channels; deliveries not yet settled return to the queue.
     pub async fn close(self) {
         let _ = self.channel.close(200, ShortString::from("bye")).await;

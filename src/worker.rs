@@ -76,6 +76,8 @@ pub struct Worker {
     settings: Settings,
     pipeline: Pipeline,
     stats: Arc<Stats>,
+    /// Stop by itself once the queue is empty and nothing is in flight (batch runs).
+    exit_when_idle: bool,
 }
 
 impl Worker {
@@ -93,7 +95,15 @@ impl Worker {
             settings,
             pipeline,
             stats: Arc::new(Stats::default()),
+            exit_when_idle: false,
         })
+    }
+
+    /// Makes the worker stop by itself, following the shutdown protocol, once the queue has
+    /// been empty with no job in flight for two checks a second apart.
+    pub fn exit_when_idle(mut self, yes: bool) -> Self {
+        self.exit_when_idle = yes;
+        self
     }
 
     pub fn pipeline(&self) -> &Pipeline {
@@ -147,8 +157,20 @@ impl Worker {
                 }
             };
             backoff = Duration::from_millis(200);
+            let mut idle_checks = tokio::time::interval(Duration::from_secs(1));
+            let mut idle_in_a_row = 0;
             loop {
                 tokio::select! {
+                    _ = idle_checks.tick(), if self.exit_when_idle => {
+                        let idle = tasks.is_empty() && matches!(consumer.ready().await, Ok(0));
+                        idle_in_a_row = if idle { idle_in_a_row + 1 } else { 0 };
+                        if idle_in_a_row >= 2 {
+                            tracing::info!("the queue is empty and no job is in flight");
+                            let _ = consumer.cancel().await;
+                            held = Some((conn, consumer));
+                            break 'connect;
+                        }
+                    }
                     () = &mut shutdown => {
                         if let Err(e) = consumer.cancel().await {
                             tracing::debug!(error.message = %e, "cancelling the consumer failed");

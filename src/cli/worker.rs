@@ -4,11 +4,14 @@ use std::io::IsTerminal;
 
 use tokio::signal::unix::{SignalKind, signal};
 
+use crate::cli::WorkerArgs;
 use crate::config::Settings;
 use crate::worker::Worker;
 
-pub async fn run(settings: Settings) -> anyhow::Result<bool> {
-    let worker = Worker::build(settings).await?;
+pub async fn run(settings: Settings, args: WorkerArgs) -> anyhow::Result<bool> {
+    let worker = Worker::build(settings)
+        .await?
+        .exit_when_idle(args.exit_when_idle);
     let (mut interrupt, mut terminate) = (
         signal(SignalKind::interrupt())?,
         signal(SignalKind::terminate())?,

@@ -241,7 +241,11 @@ async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
         env.publish_raw(job(&format!("s{i}"), "Ether Slips").to_string().as_bytes())
             .await;
     }
-    let mut child = env.command(&["worker"]).spawn().expect("worker starts");
+    let mut child = env
+        .command(&["worker"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("worker starts");
     let deadline = std::time::Instant::now() + Duration::from_secs(20);
     while env.llm.requests() == 0 {
         assert!(
@@ -270,4 +274,38 @@ async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
         "the 4 jobs in flight were finished, not dropped: {written}"
     );
     assert_eq!(written + env.depth(&env.queue).await, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn exit_when_idle_drains_the_queue_then_exits_zero() {
+    // Arrange
+    let env = TestEnv::new().await;
+    for i in 0..3 {
+        env.publish_raw(
+            job(&format!("idle{i}"), "Ether Slips")
+                .to_string()
+                .as_bytes(),
+        )
+        .await;
+    }
+
+    // Act
+    let mut child = env
+        .command(&["worker", "--exit-when-idle"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let status = tokio::time::timeout(
+        Duration::from_secs(60),
+        tokio::task::spawn_blocking(move || child.wait()),
+    )
+    .await
+    .expect("the worker exits by itself")
+    .unwrap()
+    .unwrap();
+
+    // Assert
+    assert!(status.success(), "{status:?}");
+    assert_eq!(env.articles().len(), 3);
+    assert_eq!(env.depth(&env.queue).await, 0);
 }
