@@ -267,10 +267,10 @@ impl ContentStore {
             for entry in entries.filter_map(Result::ok) {
                 let name = entry.file_name();
                 let Some(name) = name.to_str() else { continue };
-                if let Some(pid) = temporary_owner(name) {
-                    if !Path::new("/proc").join(pid.to_string()).exists() {
-                        let _ = fs::remove_file(entry.path());
-                    }
+                if let Some(pid) = temporary_owner(name)
+                    && !Path::new("/proc").join(pid.to_string()).exists()
+                {
+                    let _ = fs::remove_file(entry.path());
                 }
             }
         }
