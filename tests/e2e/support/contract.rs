@@ -142,13 +142,13 @@ fn check_keys(fm: &Mapping, bad: &mut Vec<String>) {
 
 fn check_timestamps(fm: &Mapping, bad: &mut Vec<String>) {
     for key in ["publishedAt", "updatedAt"] {
-        if let Some(value) = fm.get(key) {
-            if !is_contract_timestamp(&text_or_repr(value)) {
-                bad.push(format!(
-                    "{key} is not YYYY-MM-DDTHH:MM:SS.sssZ: {}",
-                    repr(Some(value))
-                ));
-            }
+        if let Some(value) = fm.get(key)
+            && !is_contract_timestamp(&text_or_repr(value))
+        {
+            bad.push(format!(
+                "{key} is not YYYY-MM-DDTHH:MM:SS.sssZ: {}",
+                repr(Some(value))
+            ));
         }
     }
 }
@@ -902,10 +902,10 @@ fn check_carried_over(fm: &Mapping, source: &Json, bad: &mut Vec<String>) {
         ));
     }
     for key in ["category", "coverImage"] {
-        if let Some(theirs) = headline.get(key).filter(|v| py_truthy(v)) {
-            if fm.get(key) != Some(&to_yaml(theirs)) {
-                bad.push(format!("{key} differs from the headline's"));
-            }
+        if let Some(theirs) = headline.get(key).filter(|v| py_truthy(v))
+            && fm.get(key) != Some(&to_yaml(theirs))
+        {
+            bad.push(format!("{key} differs from the headline's"));
         }
     }
 }
