@@ -6,8 +6,10 @@
 //! cannot be built: ask again, then give up) or *flawed* (it can be built but must not be
 //! published as is: ask again, then write it with `draft: true` and the reasons under `ai`).
 //! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body;
-//! [`Article::to_markdown`] prints them and reads its own frontmatter back before returning.
+//! [`Article::to_markdown`] prints them and reads its own frontmatter back before returning;
+//! [`diff::diff`] compares two versions of an article section by section.
 
+pub mod diff;
 pub mod review;
 mod yaml;
 

@@ -6,7 +6,8 @@
 //! A job flows top to bottom: [`job`] parses the wire format into trusted types, [`prompts`]
 //! renders a prompt set for it, [`llm`] gets checked answers, [`article`] builds the Markdown,
 //! [`store`] writes it atomically. [`pipeline`] is that sequence for one job; [`queue`] and
-//! [`worker`] run it off RabbitMQ; [`cli`] is the command line; [`config`] and [`telemetry`]
+//! [`worker`] run it off RabbitMQ; [`reprocess`] chooses stored articles to write again with
+//! a newer prompt version; [`cli`] is the command line; [`config`] and [`telemetry`]
 //! are read once at start.
 
 pub mod config;
@@ -18,6 +19,7 @@ pub mod llm;
 pub mod pipeline;
 pub mod prompts;
 pub mod queue;
+pub mod reprocess;
 pub mod store;
 pub mod worker;
 

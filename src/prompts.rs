@@ -54,8 +54,24 @@ pub enum PromptError {
         version: PromptVersion,
         lang: String,
     },
-    #[error("rendering {template}: {problem}")]
-    Render { template: String, problem: String },
+    /// A template that does not parse or render; `line` and `column` are handlebars' where it
+    /// gives them.
+    #[error("{}: {problem}", location(file, *line, *column))]
+    Template {
+        file: PathBuf,
+        line: Option<usize>,
+        column: Option<usize>,
+        problem: String,
+    },
+}
+
+/// `file:line:column`, or as much of it as is known.
+fn location(file: &Path, line: Option<usize>, column: Option<usize>) -> String {
+    match (line, column) {
+        (Some(l), Some(c)) => format!("{}:{l}:{c}", file.display()),
+        (Some(l), None) => format!("{}:{l}", file.display()),
+        _ => file.display().to_string(),
+    }
 }
 
 /// Sampling settings sent with every call of a set.
@@ -160,6 +176,8 @@ pub struct PromptSet {
     languages: BTreeMap<String, Language>,
     calls: Vec<Arc<CallSpec>>,
     registry: Handlebars<'static>,
+    /// Template name → its file, for error messages.
+    files: BTreeMap<String, PathBuf>,
 }
 
 impl PromptSet {
@@ -196,11 +214,22 @@ impl PromptSet {
         let mut registry = Handlebars::new();
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
+        let mut files = BTreeMap::new();
         let mut register = |name: &str, file: &str| -> Result<(), PromptError> {
             let path = dir.join(file);
             registry
                 .register_template_string(name, read(&path)?)
-                .map_err(|e| invalid(&path, e.to_string()))
+                .map_err(|e| {
+                    let (line, column) = e.pos().unzip();
+                    PromptError::Template {
+                        file: path.clone(),
+                        line,
+                        column,
+                        problem: e.reason().to_string(),
+                    }
+                })?;
+            files.insert(name.to_owned(), path);
+            Ok(())
         };
         register("system", &manifest.system)?;
 
@@ -278,10 +307,36 @@ impl PromptSet {
             languages: manifest.languages,
             calls,
             registry,
+            files,
         };
-        set.render(&sample_headline())
-            .map_err(|e| invalid(dir, e.to_string()))?;
+        for headline in set.sample_headlines() {
+            set.render(&headline)?;
+        }
         Ok(set)
+    }
+
+    /// The samples a set is checked with at load: for every language it has, one headline
+    /// with every optional field and one with none, so both sides of each `{{#if}}` render.
+    fn sample_headlines(&self) -> Vec<Headline> {
+        let full = sample_headline();
+        let mut bare = full.clone();
+        bare.description = None;
+        bare.category = None;
+        bare.tags.clear();
+        self.languages
+            .keys()
+            .flat_map(|lang| {
+                [&full, &bare].map(|h| Headline {
+                    lang: lang.clone(),
+                    ..h.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// The language tags the set has headings for.
+    pub fn languages(&self) -> impl Iterator<Item = &str> {
+        self.languages.keys().map(String::as_str)
     }
 
     pub fn calls(&self) -> &[Arc<CallSpec>] {
@@ -333,9 +388,15 @@ impl PromptSet {
     fn render_one(&self, template: &str, context: &Value) -> Result<String, PromptError> {
         self.registry
             .render(template, context)
-            .map_err(|e| PromptError::Render {
-                template: format!("v{}/{template}", self.version),
-                problem: e.to_string(),
+            .map_err(|e| PromptError::Template {
+                file: self
+                    .files
+                    .get(template)
+                    .cloned()
+                    .unwrap_or_else(|| PathBuf::from(template)),
+                line: e.line_no,
+                column: e.column_no,
+                problem: e.reason().to_string(),
             })
     }
 }
@@ -425,6 +486,9 @@ pub fn sample_headline() -> Headline {
     Headline::from_value(sample).expect("the built-in sample headline is valid")
 }
 
+/// One prompt set as [`PromptLibrary::check`] found it.
+pub type SetCheck = Result<PromptSet, PromptError>;
+
 /// Every prompt set under the prompts folder, and which is current.
 #[derive(Debug)]
 pub struct PromptLibrary {
@@ -435,29 +499,11 @@ pub struct PromptLibrary {
 
 impl PromptLibrary {
     /// Loads every `v<N>` folder under `root`; `current` picks the default version (else the
-    /// highest).
+    /// highest). The first broken set is the error.
     pub fn load(root: &Path, current: Option<PromptVersion>) -> Result<Self, PromptError> {
-        let entries = std::fs::read_dir(root).map_err(|source| PromptError::Io {
-            path: root.to_owned(),
-            source,
-        })?;
         let mut sets = BTreeMap::new();
-        for entry in entries {
-            let entry = entry.map_err(|source| PromptError::Io {
-                path: root.to_owned(),
-                source,
-            })?;
-            let name = entry.file_name();
-            let Some(version) = name
-                .to_str()
-                .filter(|n| n.starts_with('v'))
-                .and_then(|n| PromptVersion::parse(n).ok())
-            else {
-                continue;
-            };
-            if entry.path().is_dir() {
-                sets.insert(version, Arc::new(PromptSet::load(&entry.path(), version)?));
-            }
+        for (version, dir) in Self::folders(root)? {
+            sets.insert(version, Arc::new(PromptSet::load(&dir, version)?));
         }
         let highest = *sets
             .keys()
@@ -472,6 +518,40 @@ impl PromptLibrary {
             sets,
             current,
         })
+    }
+
+    /// Loads every set on its own, so that one broken set does not hide the next: what
+    /// `rewriter prompts check` reports. Fails only when `root` cannot be listed.
+    pub fn check(root: &Path) -> Result<Vec<(PromptVersion, SetCheck)>, PromptError> {
+        Ok(Self::folders(root)?
+            .into_iter()
+            .map(|(version, dir)| (version, PromptSet::load(&dir, version)))
+            .collect())
+    }
+
+    /// The `v<N>` folders under `root`, lowest version first.
+    pub fn folders(root: &Path) -> Result<Vec<(PromptVersion, PathBuf)>, PromptError> {
+        let io = |source| PromptError::Io {
+            path: root.to_owned(),
+            source,
+        };
+        let mut folders = Vec::new();
+        for entry in std::fs::read_dir(root).map_err(io)? {
+            let entry = entry.map_err(io)?;
+            let name = entry.file_name();
+            let Some(version) = name
+                .to_str()
+                .filter(|n| n.starts_with('v'))
+                .and_then(|n| PromptVersion::parse(n).ok())
+            else {
+                continue;
+            };
+            if entry.path().is_dir() {
+                folders.push((version, entry.path()));
+            }
+        }
+        folders.sort();
+        Ok(folders)
     }
 
     pub fn root(&self) -> &Path {
@@ -566,6 +646,62 @@ mod tests {
             .register_template_string("t", "Hello {{nobody}}")
             .unwrap();
         assert!(registry.render("t", &json!({})).is_err());
+    }
+
+    /// A copy of the shipped v1 under a temporary `prompts/` folder, with `edit` applied.
+    fn copy_of_v1(edit: impl FnOnce(&Path)) -> tempfile::TempDir {
+        let root = tempfile::tempdir().unwrap();
+        let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts/v1");
+        let dst = root.path().join("v1");
+        std::fs::create_dir(&dst).unwrap();
+        for entry in std::fs::read_dir(src).unwrap() {
+            let entry = entry.unwrap();
+            std::fs::copy(entry.path(), dst.join(entry.file_name())).unwrap();
+        }
+        edit(&dst);
+        root
+    }
+
+    #[test]
+    fn a_template_problem_is_reported_with_its_file_and_line() {
+        // Arrange: an unknown variable on line 2 of the story template, and an unclosed block
+        // in the commentary template.
+        let unknown = copy_of_v1(|dir| {
+            std::fs::write(dir.join("story.hbs"), "Line one.\nHello {{editor_name}}.\n").unwrap();
+        });
+        let unclosed = copy_of_v1(|dir| {
+            std::fs::write(dir.join("commentary.hbs"), "ok\n{{#if lang}}never closed\n").unwrap();
+        });
+
+        // Act
+        let unknown = PromptLibrary::load(unknown.path(), None)
+            .unwrap_err()
+            .to_string();
+        let unclosed = PromptLibrary::check(unclosed.path()).unwrap().remove(0).1;
+
+        // Assert
+        assert!(unknown.contains("v1/story.hbs:2:"), "{unknown}");
+        assert!(unknown.contains("editor_name"), "{unknown}");
+        let unclosed = unclosed.unwrap_err().to_string();
+        assert!(unclosed.contains("v1/commentary.hbs:"), "{unclosed}");
+    }
+
+    #[test]
+    fn every_language_of_a_set_is_rendered_at_load() {
+        // Arrange: a template that breaks only for German headlines.
+        let root = copy_of_v1(|dir| {
+            let path = dir.join("overview.hbs");
+            let text = std::fs::read_to_string(&path).unwrap();
+            let broken = format!("{{{{#if (eq lang \"de\")}}}}{{{{missing}}}}{{{{/if}}}}{text}");
+            std::fs::write(path, broken).unwrap();
+        });
+
+        // Act
+        let result = PromptLibrary::load(root.path(), None);
+
+        // Assert
+        let err = result.unwrap_err().to_string();
+        assert!(err.contains("overview.hbs:1:"), "{err}");
     }
 
     #[test]

@@ -13,6 +13,7 @@
 //! today; the public methods are the whole interface an object-store backend would implement.
 //! All filesystem work runs on tokio's blocking pool, off the reactor.
 
+use std::collections::BTreeMap;
 use std::fs::{self, File, OpenOptions};
 use std::io::{self, Write};
 use std::path::{Path, PathBuf};
@@ -215,6 +216,84 @@ impl ContentStore {
         .await
     }
 
+    /// The newest version written for an article, if any.
+    pub async fn latest_version(
+        &self,
+        id: &ExternalId,
+    ) -> Result<Option<PromptVersion>, StoreError> {
+        Ok(self.versions(id).await?.pop())
+    }
+
+    /// The ids that have a stored source (`sources/<id>.json`), sorted: what reprocessing can
+    /// start from. Files whose name is not a valid id are not ours and are left out.
+    pub async fn ids(&self) -> Result<Vec<ExternalId>, StoreError> {
+        let dir = self.root.join("sources");
+        blocking(move || {
+            let mut ids = list_names(&dir)?
+                .iter()
+                .filter_map(|name| ExternalId::parse(name.strip_suffix(".json")?).ok())
+                .collect::<Vec<_>>();
+            ids.sort();
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// The ids that have at least one version folder (`versions/<id>/`), sorted.
+    pub async fn versioned_ids(&self) -> Result<Vec<ExternalId>, StoreError> {
+        let dir = self.root.join("versions");
+        blocking(move || {
+            let mut ids = list_names(&dir)?
+                .iter()
+                .filter_map(|name| ExternalId::parse(name).ok())
+                .collect::<Vec<_>>();
+            ids.sort();
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// How many articles have each version (`versions/*/v<N>.md`), in one pass.
+    pub async fn version_counts(&self) -> Result<BTreeMap<PromptVersion, usize>, StoreError> {
+        let dir = self.root.join("versions");
+        blocking(move || {
+            let mut counts = BTreeMap::new();
+            for name in list_names(&dir)? {
+                if ExternalId::parse(&name).is_err() {
+                    continue;
+                }
+                for file in list_names(&dir.join(&name))? {
+                    if let Some(v) = file
+                        .strip_suffix(".md")
+                        .and_then(|stem| PromptVersion::parse(stem).ok())
+                    {
+                        *counts.entry(v).or_insert(0) += 1;
+                    }
+                }
+            }
+            Ok(counts)
+        })
+        .await
+    }
+
+    /// Reads one version of an article.
+    pub async fn read_version(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+    ) -> Result<String, StoreError> {
+        let path = self.version_path(id, version);
+        let id = id.clone();
+        blocking(move || match fs::read_to_string(&path) {
+            Ok(text) => Ok(text),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                Err(StoreError::NoSuchVersion { id, version })
+            }
+            Err(e) => Err(StoreError::io("read", &path)(e)),
+        })
+        .await
+    }
+
     /// Reads a stored source (the headline JSON).
     pub async fn read_source(&self, id: &ExternalId) -> Result<Vec<u8>, StoreError> {
         let path = self.source_path(id);
@@ -275,6 +354,20 @@ impl ContentStore {
             }
         }
     }
+}
+
+/// The names in a folder, skipping temporaries (`.…`); a missing folder has none.
+fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io("list", dir)(e)),
+    };
+    Ok(entries
+        .filter_map(Result::ok)
+        .filter_map(|e| e.file_name().into_string().ok())
+        .filter(|name| !name.starts_with('.'))
+        .collect())
 }
 
 fn temporary_path(path: &Path) -> PathBuf {
@@ -352,6 +445,38 @@ mod tests {
         );
         assert!(matches!(
             store.promote(&id("a"), v(9)).await,
+            Err(StoreError::NoSuchVersion { .. })
+        ));
+    }
+
+    #[tokio::test]
+    async fn listings_name_sources_versions_and_counts_and_skip_temporaries() {
+        // Arrange
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        for (i, n) in [("b", 1), ("a", 1), ("a", 2)] {
+            store
+                .save(&id(i), v(n), format!("{i}{n}"), b"{}".to_vec())
+                .await
+                .unwrap();
+        }
+        fs::write(dir.path().join("sources/.c.json.1.0.tmp"), "torn").unwrap();
+        fs::write(dir.path().join("sources/not an id.json"), "{}").unwrap();
+
+        // Act
+        let ids = store.ids().await.unwrap();
+        let versioned = store.versioned_ids().await.unwrap();
+        let counts = store.version_counts().await.unwrap();
+
+        // Assert
+        assert_eq!(ids, vec![id("a"), id("b")]);
+        assert_eq!(versioned, vec![id("a"), id("b")]);
+        assert_eq!(counts, BTreeMap::from([(v(1), 2), (v(2), 1)]));
+        assert_eq!(store.latest_version(&id("a")).await.unwrap(), Some(v(2)));
+        assert_eq!(store.latest_version(&id("z")).await.unwrap(), None);
+        assert_eq!(store.read_version(&id("a"), v(1)).await.unwrap(), "a1");
+        assert!(matches!(
+            store.read_version(&id("a"), v(3)).await,
             Err(StoreError::NoSuchVersion { .. })
         ));
     }
