@@ -5,6 +5,7 @@
 //! setting is wrong; 3 the work could not run at all (broker unreachable, LLM misconfigured,
 //! prompt set broken).
 
+mod dead;
 mod enqueue;
 mod input;
 mod render;
@@ -20,7 +21,7 @@ use crate::config::Settings;
 use crate::job::PromptVersion;
 
 /// Every subcommand name, for the deployment checks.
-pub const COMMANDS: &[&str] = &["worker", "enqueue", "rewrite", "render"];
+pub const COMMANDS: &[&str] = &["worker", "enqueue", "rewrite", "render", "dead"];
 
 const SETTINGS_HELP: &str = "\
 Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to them):
@@ -69,6 +70,26 @@ pub enum Command {
     Rewrite(JobsArgs),
     /// Print the prompts that headlines would produce, without calling the LLM.
     Render(RenderArgs),
+    /// Inspect or requeue the jobs in `<queue>.dead`.
+    Dead(DeadArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct DeadArgs {
+    #[command(subcommand)]
+    pub command: DeadCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeadCommand {
+    /// List dead-lettered jobs with their reasons (they stay in the dead-letter queue).
+    List,
+    /// Send dead-lettered jobs back to the jobs queue, all or those with the given ids.
+    Requeue {
+        /// Only the jobs with these externalIds.
+        #[arg(long = "id", value_name = "ID")]
+        ids: Vec<String>,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -112,6 +133,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,
         Command::Render(args) => render::run(&settings, args),
+        Command::Dead(args) => dead::run(&settings, args).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -370,3 +370,118 @@ fn settled(done: bool) -> Result<(), QueueError> {
         Err(QueueError::ChannelGone)
     }
 }
+
+/// One message of `<queue>.dead`, held (unacked) until it is requeued or the batch is released.
+pub struct DeadLetter {
+    delivery: lapin::message::Delivery,
+}
+
+impl DeadLetter {
+    pub fn body(&self) -> &[u8] {
+        &self.delivery.data
+    }
+
+    /// The reason it was dead-lettered (`x-rewriter-error`), or how the broker put it there.
+    pub fn reason(&self) -> String {
+        match self.header(ERROR_HEADER) {
+            Some(AMQPValue::LongString(s)) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
+            Some(other) => format!("{other:?}"),
+            None => {
+                "no reason recorded: the broker dead-lettered it (delivery limit reached)".into()
+            }
+        }
+    }
+
+    /// LLM requests spent before it was dead-lettered, when recorded.
+    pub fn attempts(&self) -> Option<i64> {
+        match self.header(ATTEMPTS_HEADER)? {
+            AMQPValue::LongLongInt(n) => Some(n),
+            AMQPValue::LongInt(n) => Some(n.into()),
+            _ => None,
+        }
+    }
+
+    fn header(&self, name: &str) -> Option<AMQPValue> {
+        self.delivery
+            .properties
+            .headers()
+            .as_ref()
+            .and_then(|h| h.inner().get(name).cloned())
+    }
+}
+
+/// The dead letters of a queue, taken off `<queue>.dead` for inspection. Those not requeued
+/// return to `<queue>.dead`, in order, when the batch is released (or dropped).
+pub struct DeadLetters {
+    channel: Channel,
+    publisher: Publisher,
+    queue: String,
+    pub letters: Vec<DeadLetter>,
+}
+
+impl Broker {
+    /// Takes up to `limit` messages off `<queue>.dead` without settling them.
+    pub async fn dead_letters(&self, queue: &str, limit: usize) -> Result<DeadLetters, QueueError> {
+        let publisher = Publisher::open(self, queue).await?;
+        let channel = self.connection.create_channel().await?;
+        let mut letters = Vec::new();
+        while letters.len() < limit {
+            let got = channel
+                .basic_get(
+                    ShortString::from(dead_letter_queue(queue).as_str()),
+                    lapin::options::BasicGetOptions { no_ack: false },
+                )
+                .await?;
+            match got {
+                Some(message) => letters.push(DeadLetter {
+                    delivery: message.delivery,
+                }),
+                None => break,
+            }
+        }
+        Ok(DeadLetters {
+            channel,
+            publisher,
+            queue: queue.to_owned(),
+            letters,
+        })
+    }
+}
+
+impl DeadLetters {
+    /// Sends letter `index` back to the jobs queue (without its dead-letter headers), confirmed,
+    /// then removes it from `<queue>.dead`.
+    pub async fn requeue(&self, index: usize) -> Result<(), QueueError> {
+        let Some(letter) = self.letters.get(index) else {
+            return Ok(());
+        };
+        let mut headers = letter
+            .delivery
+            .properties
+            .headers()
+            .as_ref()
+            .map(|h| h.inner().clone())
+            .unwrap_or_default();
+        headers.retain(|k, _| {
+            !k.as_str().starts_with("x-rewriter-")
+                && !k.as_str().starts_with("x-death")
+                && k.as_str() != "x-delivery-count"
+        });
+        self.publisher
+            .publish(&self.queue, letter.body(), FieldTable::from(headers))
+            .await?;
+        settled(
+            letter
+                .delivery
+                .acker
+                .ack(BasicAckOptions::default())
+                .await?,
+        )
+    }
+
+    /// Returns every letter not requeued to `<queue>.dead`.
+    pub async fn release(self) {
+        let _ = self.channel.close(200, ShortString::from("bye")).await;
+        self.publisher.close().await;
+    }
+}

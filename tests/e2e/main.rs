@@ -12,6 +12,8 @@ mod support;
 mod deployment;
 /// `rewriter enqueue`: confirms, rejected lines with their numbers, exit codes.
 mod enqueue;
+/// Faults: dead letters and their requeue, SIGKILL mid-batch, broker-side disconnects.
+mod faults;
 /// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.
 mod llm;
 /// A real model (llama.cpp + SmolLM2) end to end.
