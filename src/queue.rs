@@ -107,7 +107,15 @@ pub struct Broker {
 
 impl Broker {
     pub async fn connect(url: &SecretString) -> Result<Self, QueueError> {
-        let connection = Connection::connect(url.expose_secret(), ConnectionProperties::default())
+        Self::connect_as(url, "rewriter").await
+    }
+
+    /// Connects under a name that the management UI shows (and `rabbitmqctl
+    /// list_connections client_properties`).
+    pub async fn connect_as(url: &SecretString, name: &str) -> Result<Self, QueueError> {
+        let properties =
+            ConnectionProperties::default().with_connection_name(LongString::from(name));
+        let connection = Connection::connect(url.expose_secret(), properties)
             .await
             .map_err(|source| QueueError::Connect {
                 url: safe_url(url.expose_secret()),

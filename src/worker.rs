@@ -244,7 +244,12 @@ impl Worker {
 }
 
 async fn start_consumer(settings: &Settings) -> Result<(Broker, Consumer), QueueError> {
-    let broker = Broker::connect(&settings.amqp_url).await?;
+    let name = format!(
+        "rewriter worker {} (pid {})",
+        settings.queue,
+        std::process::id()
+    );
+    let broker = Broker::connect_as(&settings.amqp_url, &name).await?;
     let consumer = Consumer::start(&broker, &settings.queue, settings.concurrency).await?;
     Ok((broker, consumer))
 }

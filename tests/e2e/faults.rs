@@ -69,3 +69,128 @@ async fn dead_letters_are_listed_with_their_reasons_and_requeued_after_the_fix()
     worker.stop().await;
     assert!(articles[0].ends_with("j1.md"));
 }
+
+/// Closes, from the broker's side, the connections of this queue's workers.
+fn close_worker_connections(queue: &str) -> usize {
+    let out = Command::new("rabbitmqctl")
+        .args(["-q", "--no-table-headers", "list_connections", "pid", "client_properties"])
+        .output()
+        .expect("rabbitmqctl runs");
+    let listing = String::from_utf8_lossy(&out.stdout);
+    let ours: Vec<&str> = listing
+        .lines()
+        .filter(|l| l.contains(&format!("rewriter worker {queue} ")))
+        .filter_map(|l| l.split('\t').next())
+        .collect();
+    for pid in &ours {
+        let closed = Command::new("rabbitmqctl")
+            .args(["-q", "close_connection", pid, "fault test"])
+            .status()
+            .expect("rabbitmqctl runs");
+        assert!(closed.success());
+    }
+    ours.len()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
+    // Arrange: 200 jobs and 10 poison messages; an LLM failing a fifth of all calls
+    const JOBS: usize = 200;
+    const POISON: usize = 10;
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_CONCURRENCY", "8");
+    env.llm.set_latency(Duration::from_millis(20));
+    env.llm.set_fault_rate(
+        0.2,
+        vec![
+            Fault::ServerError,
+            Fault::Drop,
+            Fault::PlainText429,
+            Fault::Status {
+                code: 503,
+                retry_after: Some("0".into()),
+                body: "busy".into(),
+            },
+            Fault::Prose,
+        ],
+    );
+    for i in 0..JOBS {
+        env.publish_raw(&job(&format!("f{i:03}"))).await;
+    }
+    for i in 0..POISON {
+        env.publish_raw(format!("{{\"headline\": {{\"externalId\": \"../p{i}\"}}}}").as_bytes())
+            .await;
+    }
+    let started = Instant::now();
+
+    // Act: three workers killed with SIGKILL mid-batch …
+    let mut kills = 0;
+    for _ in 0..3 {
+        let mut worker = env
+            .command(&["worker"])
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let before = env.articles().len();
+        let deadline = Instant::now() + Duration::from_secs(30);
+        while env.articles().len() < before + 10 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        worker.kill().unwrap();
+        worker.wait().unwrap();
+        kills += 1;
+    }
+    // … then one that the broker disconnects twice, and that drains the queue.
+    let mut last = env
+        .command(&["worker", "--exit-when-idle"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut disconnects = 0;
+    for _ in 0..2 {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        let mut closed = 0;
+        while closed == 0 && Instant::now() < deadline {
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            closed = close_worker_connections(&env.queue);
+        }
+        disconnects += closed;
+    }
+    let status = tokio::task::spawn_blocking(move || last.wait())
+        .await
+        .unwrap()
+        .unwrap();
+    let elapsed = started.elapsed();
+
+    // Assert
+    assert!(status.success(), "{status:?}");
+    assert!(
+        disconnects >= 2,
+        "the broker closed the worker's connection twice"
+    );
+    let articles = env.articles();
+    assert_eq!(articles.len(), JOBS, "every valid job has its article");
+    for i in 0..JOBS {
+        let versions: Vec<_> = std::fs::read_dir(env.out().join(format!("versions/f{i:03}")))
+            .unwrap()
+            .collect();
+        assert_eq!(versions.len(), 1, "f{i:03} has exactly one version");
+    }
+    for article in &articles {
+        assert_keeps_contract(article, None);
+    }
+    let leftovers: Vec<_> = env
+        .all_files()
+        .into_iter()
+        .filter(|p| p.to_string_lossy().ends_with(".tmp"))
+        .collect();
+    assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
+    assert_eq!(env.depth(&env.queue).await, 0);
+    let dead = env.drain_dead_letters().await;
+    assert_eq!(dead.len(), POISON, "{dead:?}");
+    assert!(dead.iter().all(|(_, reason)| reason.contains("externalId")));
+    eprintln!(
+        "fault suite: {JOBS} jobs + {POISON} poison, {} LLM requests, {kills} SIGKILLs, {disconnects} broker disconnects, {elapsed:.1?}",
+        env.llm.requests()
+    );
+}
