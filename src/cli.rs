@@ -6,9 +6,13 @@
 //! prompt set broken).
 
 mod dead;
+mod diff;
 mod enqueue;
 mod input;
+mod promote;
+mod prompts;
 mod render;
+mod reprocess;
 mod rewrite;
 mod worker;
 
@@ -18,10 +22,20 @@ use std::process::ExitCode;
 use clap::{Args, Parser, Subcommand};
 
 use crate::config::Settings;
-use crate::job::PromptVersion;
+use crate::job::{ExternalId, PromptVersion};
 
 /// Every subcommand name, for the deployment checks.
-pub const COMMANDS: &[&str] = &["worker", "enqueue", "rewrite", "render", "dead"];
+pub const COMMANDS: &[&str] = &[
+    "worker",
+    "enqueue",
+    "rewrite",
+    "render",
+    "reprocess",
+    "promote",
+    "prompts",
+    "diff",
+    "dead",
+];
 
 const SETTINGS_HELP: &str = "\
 Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to them):
@@ -70,6 +84,25 @@ pub enum Command {
     Rewrite(JobsArgs),
     /// Print the prompts that headlines would produce, without calling the LLM.
     Render(RenderArgs),
+    /// Enqueue stored articles again (from sources/<id>.json) for a prompt version.
+    ///
+    /// Pick articles with --outdated, --id, --since, --source or --all (filters combine: an
+    /// article must pass each one given). Each job is published once, with a confirm, naming
+    /// the target version; articles that already have it are skipped unless --force.
+    Reprocess(ReprocessArgs),
+    /// Publish an existing version of an article again (a rollback), without calling the LLM.
+    ///
+    /// `promote ID N` makes versions/ID/vN.md the published articles/ID.md again;
+    /// `promote --all N` does it for every article that has version N.
+    Promote(PromoteArgs),
+    /// Check the prompt sets, or list them with how many articles each version has.
+    Prompts {
+        #[command(subcommand)]
+        command: PromptsCommand,
+    },
+    /// Show how two versions of an article differ, section by section (default: the two
+    /// latest).
+    Diff(DiffArgs),
     /// Inspect or requeue the jobs in `<queue>.dead`.
     Dead(DeadArgs),
 }
@@ -122,6 +155,76 @@ pub struct RenderArgs {
     pub prompt_version: Option<PromptVersion>,
 }
 
+#[derive(Debug, Args)]
+#[group(skip)]
+#[command(group(clap::ArgGroup::new("selection").required(true).multiple(true)
+    .args(["all", "outdated", "ids", "since", "source"])))]
+pub struct ReprocessArgs {
+    /// Every stored article.
+    #[arg(long)]
+    pub all: bool,
+    /// Articles whose latest version is older than the target (or that have none).
+    #[arg(long)]
+    pub outdated: bool,
+    /// These articles (externalIds); repeat or list several.
+    #[arg(long = "id", value_name = "ID", num_args = 1.., value_parser = parse_id)]
+    pub ids: Vec<ExternalId>,
+    /// Articles whose headline was published at or after DATE (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = crate::reprocess::parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Articles whose headline's source.key is KEY.
+    #[arg(long, value_name = "KEY")]
+    pub source: Option<String>,
+    /// The version to write [default: the current one].
+    #[arg(long, value_parser = parse_version)]
+    pub prompt_version: Option<PromptVersion>,
+    /// List what would be enqueued; publish nothing.
+    #[arg(long)]
+    pub dry_run: bool,
+    /// Write the target version again where it exists (it is replaced).
+    #[arg(long)]
+    pub force: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct PromoteArgs {
+    /// The article's externalId.
+    #[arg(value_parser = parse_id, required_unless_present = "all", conflicts_with = "all")]
+    pub id: Option<ExternalId>,
+    /// The version to publish (e.g. 1 or v1).
+    #[arg(value_name = "N", value_parser = parse_version, required_unless_present = "all")]
+    pub version: Option<PromptVersion>,
+    /// Publish version N of every article that has it.
+    #[arg(long, value_name = "N", value_parser = parse_version)]
+    pub all: Option<PromptVersion>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum PromptsCommand {
+    /// Load every prompt set, render each template in every language, check every schema;
+    /// name the file and line of the first problem of each broken set (exit 3).
+    Check,
+    /// The versions, which is current (*), and how many articles have each.
+    List,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The article's externalId.
+    #[arg(value_parser = parse_id)]
+    pub id: ExternalId,
+    /// The older version [default: the second latest].
+    #[arg(value_name = "A", value_parser = parse_version, requires = "new")]
+    pub old: Option<PromptVersion>,
+    /// The newer version [default: the latest].
+    #[arg(value_name = "B", value_parser = parse_version)]
+    pub new: Option<PromptVersion>,
+}
+
+fn parse_id(s: &str) -> Result<ExternalId, String> {
+    ExternalId::parse(s).map_err(|e| e.to_string())
+}
+
 fn parse_version(s: &str) -> Result<PromptVersion, String> {
     PromptVersion::parse(s).map_err(|e| e.to_string())
 }
@@ -133,6 +236,10 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,
         Command::Render(args) => render::run(&settings, args),
+        Command::Reprocess(args) => reprocess::run(&settings, args).await,
+        Command::Promote(args) => promote::run(&settings, args).await,
+        Command::Prompts { command } => prompts::run(&settings, command).await,
+        Command::Diff(args) => diff::run(&settings, args).await,
         Command::Dead(args) => dead::run(&settings, args).await,
     };
     match result {

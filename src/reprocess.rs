@@ -7,6 +7,8 @@
 //! "and"; an article that already has the target version is passed over unless `force`, since
 //! a worker would skip its job anyway.
 
+use std::io::ErrorKind;
+
 use chrono::{DateTime, NaiveDate, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 
@@ -95,6 +97,11 @@ pub async fn gather(
             };
             let bytes = match store.read_source(&id).await {
                 Ok(b) => b,
+                Err(StoreError::Io { source, .. }) if source.kind() == ErrorKind::NotFound => {
+                    return Ok(Err(unusable(format!(
+                        "no stored source (sources/{id}.json)"
+                    ))));
+                }
                 Err(e) => return Ok(Err(unusable(e.to_string()))),
             };
             let headline = match serde_json::from_slice(&bytes)

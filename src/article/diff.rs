@@ -177,26 +177,39 @@ fn sections(body: &str) -> Vec<(String, Vec<&str>)> {
 }
 
 impl fmt::Display for ArticleDiff {
-    /// `frontmatter:` with one line per changed key, then one block per section: its heading
-    /// and `unchanged`, or `changed` followed by the line diff (`- ` old, `+ ` new, two spaces
-    /// for lines both have).
+    /// `frontmatter:` with each changed key (`old → new`, or the changed lines of a nested
+    /// value), then one block per section: its heading and `unchanged`, or `changed` followed
+    /// by the line diff (`- ` old, `+ ` new, four spaces for lines both have).
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         if self.frontmatter.is_empty() {
             writeln!(f, "frontmatter: unchanged")?;
         } else {
             writeln!(f, "frontmatter: changed")?;
             for change in &self.frontmatter {
-                let show = |v: &Option<String>| match v {
-                    Some(v) => v.replace('\n', "\n      "),
-                    None => "(absent)".to_owned(),
+                let rows = |v: &Option<String>| -> Vec<String> {
+                    v.iter()
+                        .flat_map(|v| v.lines())
+                        .map(str::trim)
+                        .filter(|l| !l.is_empty())
+                        .map(str::to_owned)
+                        .collect()
                 };
-                writeln!(
-                    f,
-                    "  {}:\n    - {}\n    + {}",
-                    change.key,
-                    show(&change.old),
-                    show(&change.new)
-                )?;
+                let (old, new) = (rows(&change.old), rows(&change.new));
+                if old.len() <= 1 && new.len() <= 1 {
+                    let show = |r: &[String]| r.first().cloned().unwrap_or("(absent)".into());
+                    writeln!(f, "  {}: {} → {}", change.key, show(&old), show(&new))?;
+                    continue;
+                }
+                writeln!(f, "  {}:", change.key)?;
+                let old: Vec<&str> = old.iter().map(String::as_str).collect();
+                let new: Vec<&str> = new.iter().map(String::as_str).collect();
+                for line in lines(&old, &new) {
+                    match line {
+                        Line::Same(_) => {}
+                        Line::Removed(l) => writeln!(f, "    - {l}")?,
+                        Line::Added(l) => writeln!(f, "    + {l}")?,
+                    }
+                }
             }
         }
         for section in &self.sections {
@@ -276,6 +289,14 @@ mod tests {
         assert!(text.contains("## From author: unchanged"), "{text}");
         assert!(text.contains("  + A better second paragraph."), "{text}");
         assert!(!text.contains("\n  title:"), "{text}");
+        assert!(
+            text.contains("  ai:\n    - version: 1\n    + version: 2\n"),
+            "{text}"
+        );
+        assert!(
+            text.contains("  updatedAt: 2026-02-05T18:00:00.000Z → 2026-02-05T19:00:00.000Z\n"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -18,6 +18,8 @@ mod faults;
 mod llm;
 /// A real model (llama.cpp + SmolLM2) end to end.
 mod real_llm;
+/// Prompt versions: `reprocess`, `promote`, `diff`, `prompts check` / `list`; v1 kept as written.
+mod reprocess;
 /// `rewriter rewrite` and `rewriter render`: the pipeline without a broker, prompts without an LLM.
 mod rewrite;
 /// House rules that no single file shows: module docs, module boundaries, no unwrap.
