@@ -274,7 +274,7 @@ impl LlmClient {
                         .cloned()
                         .collect::<Vec<_>>()
                         .join("; ");
-                    tracing::info!(call = %call.spec.name, ask, problems = %last_problems, "answer rejected");
+                    tracing::debug!(call = %call.spec.name, ask, problems = %last_problems, "answer rejected");
                     let fewer_flaws = flawed
                         .as_ref()
                         .is_none_or(|(_, before, _)| verdict.flawed.len() <= before.len());
