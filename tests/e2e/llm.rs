@@ -276,3 +276,47 @@ async fn a_dead_lettered_job_carries_its_reason_and_attempts() {
     );
     assert_eq!(dead[0].0, job("dl1").to_json());
 }
+
+#[tokio::test]
+async fn a_primary_model_that_keeps_failing_hands_the_call_to_the_fallback() {
+    // Arrange: prompt set v1 with a fallback model, and a primary that fails twice
+    let mut env = TestEnv::new().await;
+    let prompts = tempfile::tempdir().unwrap();
+    let v1 = prompts.path().join("v1");
+    std::fs::create_dir(&v1).unwrap();
+    for entry in std::fs::read_dir(crate::support::repo().join("prompts/v1")).unwrap() {
+        let path = entry.unwrap().path();
+        std::fs::copy(&path, v1.join(path.file_name().unwrap())).unwrap();
+    }
+    let manifest = std::fs::read_to_string(v1.join("manifest.toml")).unwrap();
+    let manifest = manifest.replace(
+        "fallback_models = []",
+        "fallback_models = [\"backup-model\"]",
+    );
+    std::fs::write(v1.join("manifest.toml"), manifest).unwrap();
+    env.set("REWRITER_PROMPTS", &prompts.path().display().to_string());
+    env.set("REWRITER_LLM_MAX_ATTEMPTS", "2");
+    env.llm
+        .push_faults([Fault::ServerError, Fault::ServerError]);
+
+    // Act
+    let outcome = pipeline(&env).await.rewrite(&job("fb1")).await.unwrap();
+
+    // Assert
+    assert!(
+        matches!(outcome, Outcome::Written { requests: 6, .. }),
+        "{outcome:?}"
+    );
+    let models: Vec<String> = env
+        .llm
+        .received()
+        .iter()
+        .map(|r| r["model"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(models[..3], ["gpt-4o-mini", "gpt-4o-mini", "backup-model"]);
+    let article = std::fs::read_to_string(env.out().join("articles/fb1.md")).unwrap();
+    assert!(
+        article.contains("\n  model: 'backup-model, gpt-4o-mini'\n"),
+        "{article}"
+    );
+}
