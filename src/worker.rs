@@ -218,6 +218,8 @@ impl Worker {
             grace_secs = settings.shutdown_grace.as_secs(),
             "stopping: finishing jobs in flight"
         );
+        // Jobs only waiting to be returned to the queue (RetryLater) return now.
+        stopping.cancel();
         tasks.close();
         if tokio::time::timeout(settings.shutdown_grace, tasks.wait())
             .await
@@ -228,7 +230,6 @@ impl Worker {
                 "grace period over: returning unfinished jobs to the queue"
             );
         }
-        stopping.cancel();
         if let Some((broker, consumer)) = held {
             consumer.close().await;
             broker.close().await;

@@ -73,7 +73,13 @@ async fn dead_letters_are_listed_with_their_reasons_and_requeued_after_the_fix()
 /// Closes, from the broker's side, the connections of this queue's workers.
 fn close_worker_connections(queue: &str) -> usize {
     let out = Command::new("rabbitmqctl")
-        .args(["-q", "--no-table-headers", "list_connections", "pid", "client_properties"])
+        .args([
+            "-q",
+            "--no-table-headers",
+            "list_connections",
+            "pid",
+            "client_properties",
+        ])
         .output()
         .expect("rabbitmqctl runs");
     let listing = String::from_utf8_lossy(&out.stdout);
@@ -193,4 +199,39 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
         "fault suite: {JOBS} jobs + {POISON} poison, {} LLM requests, {kills} SIGKILLs, {disconnects} broker disconnects, {elapsed:.1?}",
         env.llm.requests()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_disk_that_refuses_writes_keeps_the_job_unacked_until_it_is_fixed() {
+    // Arrange: `sources` is a file, so no source can be written (even by root)
+    let env = TestEnv::new().await;
+    let sources = env.out().join("sources");
+    let worker = env.spawn_worker().await;
+    std::fs::remove_dir(&sources).unwrap();
+    std::fs::write(&sources, "in the way").unwrap();
+    env.publish_raw(&job("disk1")).await;
+
+    // Act: the job fails to be stored
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while env.llm.requests() < 4 && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let summary = worker.stop().await;
+
+    // Assert: not acked, not dead-lettered, not retried in a hot loop; back in the queue
+    assert_eq!(env.llm.requests(), 4, "one attempt, then a wait");
+    assert_eq!(summary.written, 0);
+    assert_eq!(summary.requeued, 1);
+    assert_eq!(env.depth(&env.queue).await, 1);
+    assert_eq!(env.depth(&env.dead_queue()).await, 0);
+
+    // Act: the disk is fixed
+    std::fs::remove_file(&sources).unwrap();
+    let worker = env.spawn_worker().await;
+    let articles = env.wait_for_articles(1, Duration::from_secs(20)).await;
+    worker.stop().await;
+
+    // Assert
+    assert_keeps_contract(&articles[0], None);
 }
