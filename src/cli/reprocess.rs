@@ -32,6 +32,12 @@ pub async fn run(settings: &Settings, args: ReprocessArgs) -> anyhow::Result<boo
     };
     let store = ContentStore::open(&settings.out_dir).await?;
     let (candidates, unusable) = gather(&store, &criteria.ids).await?;
+    if candidates.is_empty() && unusable.is_empty() {
+        eprintln!(
+            "no stored sources under {}",
+            store.root().join("sources").display()
+        );
+    }
     let selection = select(candidates, &criteria);
     let mut ok = true;
     for u in &unusable {
