@@ -22,6 +22,9 @@ use serde_json::{Map, Value, json};
 
 use crate::config::safe_url;
 
+/// How long connecting (TCP and AMQP handshake) may take.
+pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
+
 /// Deliveries after which the broker moves a message to `<queue>.dead` by itself.
 pub const DELIVERY_LIMIT: i64 = 20;
 
@@ -35,6 +38,8 @@ pub const ATTEMPTS_HEADER: &str = "x-rewriter-attempts";
 pub enum QueueError {
     #[error("cannot connect to RabbitMQ at {url}: {source}")]
     Connect { url: String, source: lapin::Error },
+    #[error("RabbitMQ at {url} did not complete the connection within {}s", CONNECT_TIMEOUT.as_secs())]
+    ConnectTimeout { url: String },
     #[error("RabbitMQ: {0}")]
     Amqp(#[from] lapin::Error),
     #[error("the broker did not confirm the message (nack)")]
@@ -111,16 +116,26 @@ impl Broker {
     }
 
     /// Connects under a name that the management UI shows (and `rabbitmqctl
-    /// list_connections client_properties`).
+    /// list_connections client_properties`). Gives up after [`CONNECT_TIMEOUT`]: a broker
+    /// that is still booting can accept the TCP connection and never finish the handshake.
     pub async fn connect_as(url: &SecretString, name: &str) -> Result<Self, QueueError> {
         let properties =
             ConnectionProperties::default().with_connection_name(LongString::from(name));
-        let connection = Connection::connect(url.expose_secret(), properties)
-            .await
-            .map_err(|source| QueueError::Connect {
-                url: safe_url(url.expose_secret()),
-                source,
-            })?;
+        let connect = Connection::connect(url.expose_secret(), properties);
+        let connection = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
+            Ok(Ok(connection)) => connection,
+            Ok(Err(source)) => {
+                return Err(QueueError::Connect {
+                    url: safe_url(url.expose_secret()),
+                    source,
+                });
+            }
+            Err(_) => {
+                return Err(QueueError::ConnectTimeout {
+                    url: safe_url(url.expose_secret()),
+                });
+            }
+        };
         Ok(Self { connection })
     }
 

@@ -142,7 +142,9 @@ impl Worker {
             let consumer = tokio::select! {
                 () = &mut shutdown => break 'connect,
                 () = stopping.cancelled() => break 'connect,
-                started = start_consumer(settings) => started,
+                started = tokio::time::timeout(queue::CONNECT_TIMEOUT * 2, start_consumer(settings)) => {
+                    started.unwrap_or_else(|_| Err(QueueError::ConnectTimeout { url: safe_amqp_url(settings) }))
+                }
             };
             let (conn, mut consumer) = match consumer {
                 Ok(pair) => pair,
@@ -157,6 +159,7 @@ impl Worker {
                 }
             };
             backoff = Duration::from_millis(200);
+            tracing::info!(queue = %settings.queue, "consuming");
             let mut idle_checks = tokio::time::interval(Duration::from_secs(1));
             let mut idle_in_a_row = 0;
             loop {

@@ -235,3 +235,37 @@ async fn a_disk_that_refuses_writes_keeps_the_job_unacked_until_it_is_fixed() {
     // Assert
     assert_keeps_contract(&articles[0], None);
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_broker_that_accepts_but_never_answers_is_given_up_on_not_waited_for_forever() {
+    // Arrange: a TCP listener that takes connections and says nothing (a booting broker)
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let silent = tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let mut env = TestEnv::new().await;
+    env.set(
+        "AMQP_URL",
+        &format!("amqp://guest:guest@127.0.0.1:{port}/%2f"),
+    );
+    let started = Instant::now();
+
+    // Act
+    let output = tokio::task::spawn_blocking(move || env.run(&["enqueue"], ""))
+        .await
+        .unwrap();
+
+    // Assert
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(3), "{stderr}");
+    assert!(
+        stderr.contains("did not complete the connection"),
+        "{stderr}"
+    );
+    assert!(started.elapsed() < Duration::from_secs(40));
+    silent.abort();
+}
