@@ -106,10 +106,6 @@ impl Worker {
         self
     }
 
-    pub fn pipeline(&self) -> &Pipeline {
-        &self.pipeline
-    }
-
     /// Live counters (shared with the running tasks).
     pub fn stats(&self) -> Arc<Stats> {
         Arc::clone(&self.stats)
