@@ -10,6 +10,8 @@
 //! [`diff::diff`] compares two versions of an article section by section.
 
 pub mod diff;
+pub mod facts;
+pub mod language;
 pub mod review;
 mod yaml;
 

@@ -9,11 +9,72 @@
 
 use std::collections::BTreeSet;
 
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::{clean_bullet, clean_heading, normalize_space};
+use super::facts::{Claim, Facts, Kind};
+use super::{clean_bullet, clean_heading, language, normalize_space};
 use crate::job::Headline;
+
+/// Length bounds of the article's parts, in characters. A prompt set may set them in its
+/// manifest (`[bounds]`, e.g. `overview_chars = [40, 600]`); a manifest without them (v1) gets
+/// these defaults. The counts of paragraphs, commentary paragraphs and bullets are the
+/// contract's (2–4, 1–2, 3–6) and not configurable.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Bounds {
+    pub overview_chars: [usize; 2],
+    pub paragraph_chars: [usize; 2],
+    pub commentary_chars: [usize; 2],
+    pub bullet_chars: [usize; 2],
+}
+
+impl Default for Bounds {
+    fn default() -> Self {
+        Self {
+            overview_chars: [40, 700],
+            paragraph_chars: [40, 1200],
+            commentary_chars: [40, 1200],
+            bullet_chars: [10, 300],
+        }
+    }
+}
+
+impl Bounds {
+    fn of(&self, key: &str) -> [usize; 2] {
+        match key {
+            "overview" => self.overview_chars,
+            "paragraphs" => self.paragraph_chars,
+            "commentary" => self.commentary_chars,
+            _ => self.bullet_chars,
+        }
+    }
+}
+
+/// What an answer is judged against.
+#[derive(Debug, Clone, Copy)]
+pub struct Review<'a> {
+    pub headline: &'a Headline,
+    /// The user message the answer replies to (to notice its example copied).
+    pub prompt: &'a str,
+    /// Judge figures, dates, tickers and names against the news item (the `retry` policy);
+    /// off, the caller may still record them with [`unsupported_claims`].
+    pub faithfulness: bool,
+    pub bounds: Bounds,
+}
+
+impl<'a> Review<'a> {
+    /// Every check, with the default bounds.
+    pub fn new(headline: &'a Headline, prompt: &'a str) -> Self {
+        Self {
+            headline,
+            prompt,
+            faithfulness: true,
+            bounds: Bounds::default(),
+        }
+    }
+}
 
 /// How an answer measures up.
 #[derive(Debug, Clone, PartialEq, Eq, Default)]
@@ -30,8 +91,19 @@ impl Verdict {
     }
 }
 
-/// Judges the fields of one answer against the article rules (the schema was checked already).
+/// Judges the fields of one answer against every article rule with the default bounds.
 pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdict {
+    check(answer, &Review::new(headline, prompt))
+}
+
+/// Judges the fields of one answer against the article rules (the schema was checked already).
+pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
+    let Review {
+        headline,
+        prompt,
+        faithfulness,
+        bounds,
+    } = *review;
     let mut v = Verdict::default();
     let Some(fields) = answer.as_object() else {
         v.invalid.push("the answer is not a JSON object".into());
@@ -50,6 +122,17 @@ pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdic
                 if s.contains("\n\n") {
                     v.invalid
                         .push("overview: must be a single paragraph".into());
+                }
+                let [min, max] = bounds.overview_chars;
+                let length = text.chars().count();
+                if length > max {
+                    v.flawed.push(format!(
+                        "overview: {length} characters; keep it under {max}"
+                    ));
+                } else if length < min && length >= 40 {
+                    v.flawed.push(format!(
+                        "overview: {length} characters; write at least {min}"
+                    ));
                 }
                 let lower = text.to_lowercase();
                 if lower == title || lower.trim_end_matches('.') == title {
@@ -88,7 +171,22 @@ pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdic
                     v.invalid
                         .push(format!("{key}: write at least {min} {what}"));
                 }
+                let [min, max] = bounds.of(key);
                 for (i, text) in kept.into_iter().enumerate() {
+                    let length = text.chars().count();
+                    if length > max {
+                        v.flawed.push(format!(
+                            "{key}[{i}]: {length} characters; keep it under {max}"
+                        ));
+                    } else if length < min {
+                        v.flawed.push(format!(
+                            "{key}[{i}]: {length} characters; write at least {min}"
+                        ));
+                    }
+                    if key != "bullets" && i == 0 && first_sentence_is(&text, &title) {
+                        v.flawed
+                            .push(format!("{key}[{i}]: do not open by repeating the headline"));
+                    }
                     prose.push((format!("{key}[{i}]"), text));
                 }
             }
@@ -110,32 +208,14 @@ pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdic
         headline.source.name
     );
     let source_lower = source.to_lowercase();
-    let source_numbers = numbers_in(&source);
     let prompt_lower = normalize_space(prompt).to_lowercase();
-    let names_are_capitalised = !matches!(primary_subtag(&headline.lang).as_str(), "de" | "lb");
     let mut seen_sentences: BTreeSet<String> = BTreeSet::new();
+    if faithfulness {
+        v.flawed.extend(flaws_of(&unsupported_in(&prose, headline)));
+    }
     for (field, text) in &prose {
         if let Some(problem) = text_problem(text) {
             v.flawed.push(format!("{field}: {problem}"));
-        }
-        let invented: Vec<String> = numbers_in(text)
-            .into_iter()
-            .filter(|n| !source_numbers.contains(n))
-            .collect();
-        if !invented.is_empty() {
-            v.flawed.push(format!(
-                "{field}: figures not in the news item: {}",
-                invented.join(", ")
-            ));
-        }
-        if names_are_capitalised && field != "heading" {
-            let names = names_not_in(text, &source_lower);
-            if !names.is_empty() {
-                v.flawed.push(format!(
-                    "{field}: names not in the news item: {}",
-                    names.join(", ")
-                ));
-            }
         }
         let mut repeated = false;
         let mut copied = false;
@@ -155,6 +235,19 @@ pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdic
                 "{field}: copies the prompt's example instead of writing about this story"
             ));
         }
+    }
+    let written: Vec<&str> = prose
+        .iter()
+        .filter(|(field, _)| field != "heading")
+        .map(|(_, text)| text.as_str())
+        .collect();
+    if let Some(problem) = language::mismatch(&written.join(" "), &headline.lang) {
+        let fields: Vec<&str> = fields
+            .keys()
+            .map(String::as_str)
+            .filter(|k| PROSE_KEYS.contains(k))
+            .collect();
+        v.flawed.push(format!("{}: {problem}", fields.join(", ")));
     }
     if let Some(Value::String(overview)) = fields.get("overview") {
         let subject = content_words(&headline.title);
@@ -235,6 +328,9 @@ fn text_problem(text: &str) -> Option<&'static str> {
         "news_item",
         "these instructions",
         "the json",
+        "my training",
+        "knowledge cutoff",
+        "as of my last",
     ];
     if AI_TALK.iter().any(|p| lower.contains(p)) {
         return Some("talks about itself or its instructions");
@@ -243,86 +339,110 @@ fn text_problem(text: &str) -> Option<&'static str> {
         "lorem ipsum",
         "[insert",
         "{{",
-        "todo",
-        "tbd",
-        "xxx",
         "[name]",
+        "[company",
+        "[date",
+        "[source",
+        "[link",
+        "[number",
     ];
-    if PLACEHOLDERS.iter().any(|p| lower.contains(p)) {
+    // Upper case only, as whole words: Spanish and Portuguese "todo" is an ordinary word.
+    const MARKERS: &[&str] = &["TODO", "TBD", "XXX", "FIXME"];
+    if PLACEHOLDERS.iter().any(|p| lower.contains(p))
+        || text
+            .split(|c: char| !c.is_alphanumeric())
+            .any(|w| MARKERS.contains(&w))
+    {
         return Some("contains placeholder text");
     }
     None
 }
 
-/// Figures in a text, normalised (`1,000.50` → `1000.50`), without single digits used as
-/// ordinary words ("one of 3 reasons" is not a claim worth flagging).
-fn numbers_in(text: &str) -> BTreeSet<String> {
-    let mut out = BTreeSet::new();
-    let chars: Vec<char> = text.chars().collect();
-    let mut i = 0;
-    while i < chars.len() {
-        if chars[i].is_ascii_digit() && (i == 0 || !chars[i - 1].is_alphanumeric()) {
-            let mut n = String::new();
-            while i < chars.len() {
-                let c = chars[i];
-                let next_is_digit = chars.get(i + 1).is_some_and(char::is_ascii_digit);
-                if c.is_ascii_digit() {
-                    n.push(c);
-                } else if (c == ',' || c == '_') && next_is_digit {
-                } else if c == '.' && next_is_digit {
-                    n.push('.');
-                } else {
-                    break;
+const PROSE_KEYS: &[&str] = &["overview", "paragraphs", "commentary", "bullets"];
+
+/// Whether the first sentence of `text` is the title (`title` in lower case).
+fn first_sentence_is(text: &str, title: &str) -> bool {
+    let first = text.unicode_sentences().next().unwrap_or_default();
+    let first = normalize_space(first).to_lowercase();
+    let first = first.trim_end_matches(['.', '!', '?', ':']).trim();
+    !title.is_empty() && first == title.trim_end_matches(['.', '!', '?', ':']).trim()
+}
+
+/// The prose fields of an answer with their texts, as the article will print them.
+fn prose_of(answer: &Value) -> Vec<(String, String)> {
+    let mut prose = Vec::new();
+    let Some(fields) = answer.as_object() else {
+        return prose;
+    };
+    for (key, value) in fields {
+        match (key.as_str(), value) {
+            ("overview" | "heading", Value::String(s)) => prose.push((key.clone(), s.clone())),
+            ("paragraphs" | "commentary" | "bullets", Value::Array(items)) => {
+                let texts: Vec<String> = items
+                    .iter()
+                    .map(|i| i.as_str().unwrap_or_default().to_owned())
+                    .collect();
+                for (i, text) in usable_items(key, &texts).into_iter().enumerate() {
+                    prose.push((format!("{key}[{i}]"), text));
                 }
-                i += 1;
             }
-            if n.len() > 1 {
-                out.insert(n);
+            _ => {}
+        }
+    }
+    prose
+}
+
+/// Claims of the prose that the news item does not support, with their fields. Headings are
+/// in title case, so only their figures, dates and tickers are judged.
+fn unsupported_in(prose: &[(String, String)], headline: &Headline) -> Vec<(String, Claim)> {
+    let facts = Facts::of_headline(headline);
+    let mut out: Vec<(String, Claim)> = Vec::new();
+    for (field, text) in prose {
+        for claim in facts.unsupported(text, &headline.lang, field != "heading") {
+            if !out.iter().any(|(_, c)| c.text == claim.text) {
+                out.push((field.clone(), claim));
             }
-        } else {
-            i += 1;
         }
     }
     out
 }
 
-fn primary_subtag(lang: &str) -> String {
-    lang.split('-')
-        .next()
-        .unwrap_or_default()
-        .to_ascii_lowercase()
-}
-
-/// Words that are capitalised in English prose without naming anyone in particular.
-const ORDINARY_CAPITALS: &[&str] = &[
-    "i", "bitcoin", "ethereum", "ether", "crypto", "defi", "nft", "nfts", "etf", "etfs", "web3",
-    "ai", "ceo", "cto", "cfo", "ipo", "otc", "kyc", "aml",
-];
-
-/// Capitalised words inside sentences (not their first word) that the news item does not
-/// contain: the names a model invents. The first word of a sentence is skipped, so an
-/// ordinary word that starts a sentence is never taken for a name.
-fn names_not_in(text: &str, source_lower: &str) -> Vec<String> {
-    let mut names: Vec<String> = Vec::new();
-    for sentence in text.unicode_sentences() {
-        for word in sentence.unicode_words().skip(1) {
-            let capitalised = word.chars().next().is_some_and(char::is_uppercase)
-                && word.chars().filter(|c| c.is_alphabetic()).count() >= 2;
-            if !capitalised {
-                continue;
-            }
-            let lower = word.to_lowercase();
-            let lower = lower.trim_end_matches("'s").trim_end_matches('’');
-            if ORDINARY_CAPITALS.contains(&lower)
-                || source_lower.contains(lower)
-                || names.iter().any(|n| n.to_lowercase() == lower)
-            {
-                continue;
-            }
-            names.push(word.to_owned());
+/// One flag per field and kind: "overview: figures not in the news item: $5 billion, 2031".
+fn flaws_of(unsupported: &[(String, Claim)]) -> Vec<String> {
+    let mut flaws = Vec::new();
+    let mut groups: Vec<(&str, Kind, Vec<&str>)> = Vec::new();
+    for (field, claim) in unsupported {
+        match groups
+            .iter_mut()
+            .find(|(f, k, _)| *f == field.as_str() && *k == claim.kind)
+        {
+            Some(group) => group.2.push(&claim.text),
+            None => groups.push((field, claim.kind, vec![&claim.text])),
         }
     }
-    names
+    for (field, kind, texts) in groups {
+        flaws.push(format!(
+            "{field}: {} not in the news item: {}",
+            kind.plural(),
+            texts.join(", ")
+        ));
+    }
+    flaws
+}
+
+/// The figures, dates, tickers and names of an answer that the news item does not support,
+/// as written, each once.
+pub fn unsupported_claims(answer: &Value, headline: &Headline) -> Vec<String> {
+    unsupported_in(&prose_of(answer), headline)
+        .into_iter()
+        .map(|(_, claim)| claim.text)
+        .collect()
+}
+
+/// The flags [`check`] raises for unsupported claims, for a caller that judges faithfulness
+/// after the answer was accepted (the `flag` policy).
+pub fn faithfulness_flaws(answer: &Value, headline: &Headline) -> Vec<String> {
+    flaws_of(&unsupported_in(&prose_of(answer), headline))
 }
 
 const STOPWORDS: &[&str] = &[
