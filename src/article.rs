@@ -9,6 +9,8 @@
 //! [`Article::to_markdown`] prints them and reads its own frontmatter back before returning;
 //! [`diff::diff`] compares two versions of an article section by section.
 
+pub mod audit;
+pub mod contract;
 pub mod diff;
 pub mod facts;
 pub mod language;
@@ -61,6 +63,52 @@ pub struct Draft {
 /// One line, single spaces, trimmed.
 pub(crate) fn normalize_space(s: &str) -> String {
     s.split_whitespace().collect::<Vec<_>>().join(" ")
+}
+
+/// Prose as the article prints it: HTML tags and entities, Markdown emphasis and heading marks
+/// removed (their words kept), curly quotes made straight (`“ ” „` → `"`, `‘ ’ ‚` → `'`;
+/// guillemets stay), no space before a comma or full stop, single spaces. The answer that
+/// needed it is still flagged by review; this only keeps the draft readable.
+pub fn repair(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        let name_start = after.trim_start_matches('/');
+        let is_tag = name_start.starts_with(|c: char| c.is_ascii_alphabetic())
+            && after
+                .find('>')
+                .is_some_and(|close| !after[..close].contains('<'));
+        match after.find('>').filter(|_| is_tag) {
+            Some(close) => {
+                out.push(' ');
+                rest = &after[close + 1..];
+            }
+            None => {
+                out.push('<');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    let mut text = out
+        .replace("&nbsp;", " ")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&amp;", "&")
+        .replace("**", "")
+        .replace("__", "")
+        .replace(['“', '”', '„', '‟', '″'], "\"")
+        .replace(['‘', '’', '‚', '‛', '′'], "'");
+    text = text
+        .lines()
+        .map(|l| l.trim_start().trim_start_matches('#').trim_start())
+        .collect::<Vec<_>>()
+        .join("\n");
+    normalize_space(&text).replace(" ,", ",").replace(" .", ".")
 }
 
 pub(crate) fn clean_heading(s: &str) -> String {
@@ -122,6 +170,8 @@ pub struct Provenance {
     pub completion_tokens: u64,
     /// Why the article is a draft; empty when it may be published.
     pub flags: Vec<String>,
+    /// Figures, dates, tickers and names the news item does not contain, as written.
+    pub unsupported_claims: Vec<String>,
 }
 
 /// The frontmatter, in the contract's key order.
@@ -165,6 +215,8 @@ pub struct AiMeta {
     pub completion_tokens: u64,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unsupported_claims: Vec<String>,
 }
 
 /// One article: frontmatter and Markdown body.
@@ -189,7 +241,7 @@ impl Article {
         provenance: Provenance,
         written_at: DateTime<Utc>,
     ) -> Self {
-        let overview = normalize_space(&draft.overview);
+        let overview = repair(&draft.overview);
         let tags = if headline.tags.is_empty() {
             let mut seen = BTreeSet::new();
             draft
@@ -232,6 +284,7 @@ impl Article {
                 prompt_tokens: provenance.prompt_tokens,
                 completion_tokens: provenance.completion_tokens,
                 flags: provenance.flags,
+                unsupported_claims: provenance.unsupported_claims,
             },
         };
         let mut body = String::new();
@@ -246,16 +299,20 @@ impl Article {
         };
         section(&headings.overview, &mut std::iter::once(overview));
         section(
-            &clean_heading(&draft.heading),
-            &mut usable_items("paragraphs", &draft.paragraphs).into_iter(),
+            &repair(&clean_heading(&draft.heading)),
+            &mut usable_items("paragraphs", &draft.paragraphs)
+                .iter()
+                .map(|p| repair(p)),
         );
         section(
             &headings.author,
-            &mut usable_items("commentary", &draft.commentary).into_iter(),
+            &mut usable_items("commentary", &draft.commentary)
+                .iter()
+                .map(|p| repair(p)),
         );
         let bullets: Vec<String> = usable_items("bullets", &draft.bullets)
-            .into_iter()
-            .map(|b| format!("- {b}"))
+            .iter()
+            .map(|b| format!("- {}", repair(b)))
             .collect();
         section(&headings.impact, &mut std::iter::once(bullets.join("\n")));
         let body = body.trim_end().to_owned() + "\n";

@@ -5,6 +5,7 @@
 //! setting is wrong; 3 the work could not run at all (broker unreachable, LLM misconfigured,
 //! prompt set broken).
 
+mod audit;
 mod dead;
 mod diff;
 mod enqueue;
@@ -35,6 +36,7 @@ pub const COMMANDS: &[&str] = &[
     "prompts",
     "diff",
     "dead",
+    "audit",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -52,6 +54,8 @@ Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to
   REWRITER_LLM_MAX_ATTEMPTS attempts per LLM call on transient failures [default: 10]
   REWRITER_SHUTDOWN_GRACE_SECS  time jobs in flight get after SIGTERM [default: 30]
   REWRITER_LOG_FORMAT       pretty or json [default: pretty]
+  REWRITER_FAITHFULNESS     figures, dates, tickers or names the headline lacks: flag (draft),
+                            retry (ask again, then draft) or off [default: retry]
   RUST_LOG                  log filter [default: info]
 
 Exit codes: 0 done; 1 some input rejected or some job failed; 2 bad command line or setting;
@@ -105,6 +109,18 @@ pub enum Command {
     Diff(DiffArgs),
     /// Inspect or requeue the jobs in `<queue>.dead`.
     Dead(DeadArgs),
+    /// Check a folder of article files: contract violations, drafts and their reasons,
+    /// unsupported claims, section sizes and prompt versions, per article and in total.
+    ///
+    /// DIR defaults to $REWRITER_OUT/articles; a versions/<id>/ folder works too. Exits 1 when
+    /// any article breaks the contract (drafts do not), so a site's CI can run it.
+    Audit(AuditArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct AuditArgs {
+    /// The folder of `.md` article files [default: $REWRITER_OUT/articles].
+    pub dir: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -241,6 +257,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Prompts { command } => prompts::run(&settings, command).await,
         Command::Diff(args) => diff::run(&settings, args).await,
         Command::Dead(args) => dead::run(&settings, args).await,
+        Command::Audit(args) => audit::run(&settings, args),
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

@@ -29,6 +29,7 @@ pub const ENV_VARS: &[&str] = &[
     "REWRITER_LLM_MAX_ATTEMPTS",
     "REWRITER_SHUTDOWN_GRACE_SECS",
     "REWRITER_LOG_FORMAT",
+    "REWRITER_FAITHFULNESS",
     "REWRITER_CONFIG",
     "RUST_LOG",
 ];
@@ -64,6 +65,19 @@ pub struct LlmSettings {
     pub max_reasks: u32,
 }
 
+/// What to do with an answer that states figures, dates, tickers or names the news item does
+/// not contain (`REWRITER_FAITHFULNESS`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum Faithfulness {
+    /// Write the article with `draft: true`, the claims under `ai.unsupportedClaims`.
+    Flag,
+    /// Ask again naming the claims; if they stay, flag as above.
+    #[default]
+    Retry,
+    /// Do not check.
+    Off,
+}
+
 /// Log output format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum LogFormat {
@@ -86,6 +100,8 @@ pub struct Settings {
     /// How long in-flight jobs may run on after SIGTERM before they are returned to the queue.
     pub shutdown_grace: Duration,
     pub log_format: LogFormat,
+    /// Unsupported claims in answers: flag, retry then flag, or off.
+    pub faithfulness: Faithfulness,
     /// `RUST_LOG`: which logs to show.
     pub log_filter: Option<String>,
 }
@@ -147,6 +163,20 @@ impl Settings {
                 });
             }
         };
+        let faithfulness = match get("REWRITER_FAITHFULNESS").map(str::to_ascii_lowercase) {
+            None => Faithfulness::default(),
+            Some(v) => match v.as_str() {
+                "flag" => Faithfulness::Flag,
+                "retry" => Faithfulness::Retry,
+                "off" => Faithfulness::Off,
+                _ => {
+                    return Err(ConfigError::Invalid {
+                        var: "REWRITER_FAITHFULNESS",
+                        problem: format!("{v:?} is not \"flag\", \"retry\" or \"off\""),
+                    });
+                }
+            },
+        };
         let max_attempts = parse_u32("REWRITER_LLM_MAX_ATTEMPTS", 10)?.max(1);
         Ok(Self {
             amqp_url: SecretString::from(get("AMQP_URL").unwrap_or(DEFAULT_AMQP_URL)),
@@ -173,6 +203,7 @@ impl Settings {
                 parse_u32("REWRITER_SHUTDOWN_GRACE_SECS", 30)?.into(),
             ),
             log_format,
+            faithfulness,
             log_filter: get("RUST_LOG").map(str::to_owned),
         })
     }
@@ -252,6 +283,20 @@ mod tests {
         assert_eq!(s.out_dir, PathBuf::from("./content"));
         assert_eq!(s.prompts_dir, PathBuf::from("./prompts"));
         assert_eq!(s.prompt_version, None);
+        assert_eq!(s.faithfulness, Faithfulness::Retry);
+    }
+
+    #[test]
+    fn the_faithfulness_policy_is_read_and_checked() {
+        let s = Settings::from_map(&vars(&[("REWRITER_FAITHFULNESS", "Flag")])).unwrap();
+        assert_eq!(s.faithfulness, Faithfulness::Flag);
+        let s = Settings::from_map(&vars(&[("REWRITER_FAITHFULNESS", "off")])).unwrap();
+        assert_eq!(s.faithfulness, Faithfulness::Off);
+        let err = Settings::from_map(&vars(&[("REWRITER_FAITHFULNESS", "strict")])).unwrap_err();
+        assert!(
+            err.to_string().starts_with("REWRITER_FAITHFULNESS"),
+            "{err}"
+        );
     }
 
     #[test]

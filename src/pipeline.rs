@@ -18,7 +18,7 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 
 use crate::article::{Article, ArticleError, Draft, Provenance, review};
-use crate::config::Settings;
+use crate::config::{Faithfulness, Settings};
 use crate::job::{InvalidJob, Job, PromptVersion};
 use crate::llm::{LlmClient, LlmError, Usage};
 use crate::prompts::{PromptError, PromptLibrary};
@@ -100,6 +100,7 @@ pub struct Pipeline {
     prompts: Arc<PromptLibrary>,
     llm: LlmClient,
     store: ContentStore,
+    faithfulness: Faithfulness,
 }
 
 impl Pipeline {
@@ -112,6 +113,7 @@ impl Pipeline {
             prompts: Arc::new(prompts),
             llm,
             store,
+            faithfulness: settings.faithfulness,
         })
     }
 
@@ -150,13 +152,30 @@ impl Pipeline {
         let mut requests = 0;
         let mut models: Vec<String> = Vec::new();
         let mut flags: Vec<String> = Vec::new();
+        let mut claims: Vec<String> = Vec::new();
         for call in &calls {
+            let rules = review::Review {
+                headline,
+                prompt: &call.user,
+                faithfulness: self.faithfulness == Faithfulness::Retry,
+                bounds: set.bounds,
+            };
             let answer = self
                 .llm
-                .complete(set, call, deadline, |value| {
-                    review::check_fields(value, headline, &call.user)
-                })
+                .complete(set, call, deadline, |value| review::check(value, &rules))
                 .await?;
+            // `retry` named the claims in the re-asks and its flaws already; `flag` judges the
+            // accepted answer only now, so its claims cost no extra request.
+            if self.faithfulness == Faithfulness::Flag {
+                flags.extend(review::faithfulness_flaws(&answer.value, headline));
+            }
+            if self.faithfulness != Faithfulness::Off {
+                for claim in review::unsupported_claims(&answer.value, headline) {
+                    if !claims.contains(&claim) {
+                        claims.push(claim);
+                    }
+                }
+            }
             usage += answer.usage;
             requests += answer.requests;
             if !models.contains(&answer.model) {
@@ -176,6 +195,7 @@ impl Pipeline {
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
             flags,
+            unsupported_claims: claims,
         };
         let draft_flag = !provenance.flags.is_empty();
         let article =

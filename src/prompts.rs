@@ -19,6 +19,7 @@ use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
 use serde_json::{Value, json};
 
+use crate::article::review::Bounds;
 use crate::job::{Headline, PromptVersion};
 
 /// The keys that the calls of a prompt set must produce between them, each exactly once.
@@ -113,6 +114,9 @@ struct Manifest {
     sampling: Sampling,
     languages: BTreeMap<String, Language>,
     calls: Vec<ManifestCall>,
+    /// Length bounds of the article's parts; v1 has none and gets the defaults.
+    #[serde(default)]
+    bounds: Bounds,
 }
 
 #[derive(Debug, Deserialize)]
@@ -173,6 +177,8 @@ pub struct PromptSet {
     pub fallback_models: Vec<String>,
     pub sampling: Sampling,
     pub categories: Vec<String>,
+    /// Length bounds the answers are judged by (`[bounds]` in the manifest, else defaults).
+    pub bounds: Bounds,
     languages: BTreeMap<String, Language>,
     calls: Vec<Arc<CallSpec>>,
     registry: Handlebars<'static>,
@@ -209,6 +215,9 @@ impl PromptSet {
                 &manifest_path,
                 "[languages.en] must use the contract's headings".into(),
             ));
+        }
+        if let Some(problem) = manifest.bounds.problem() {
+            return Err(invalid(&manifest_path, format!("[bounds] {problem}")));
         }
 
         let mut registry = Handlebars::new();
@@ -304,6 +313,7 @@ impl PromptSet {
             fallback_models: manifest.fallback_models,
             sampling: manifest.sampling,
             categories: manifest.categories,
+            bounds: manifest.bounds,
             languages: manifest.languages,
             calls,
             registry,

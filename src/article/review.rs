@@ -42,6 +42,21 @@ impl Default for Bounds {
 }
 
 impl Bounds {
+    /// What is wrong with these bounds, if anything: each is `[min, max]` with min ≤ max, and
+    /// the minimums are at least what an article needs (40 characters, 10 for a bullet).
+    pub fn problem(&self) -> Option<String> {
+        let named = [
+            ("overview_chars", self.overview_chars, 40),
+            ("paragraph_chars", self.paragraph_chars, 40),
+            ("commentary_chars", self.commentary_chars, 40),
+            ("bullet_chars", self.bullet_chars, 10),
+        ];
+        named.into_iter().find_map(|(name, [min, max], least)| {
+            (min > max || min < least)
+                .then(|| format!("{name} = [{min}, {max}]: need {least} <= min <= max"))
+        })
+    }
+
     fn of(&self, key: &str) -> [usize; 2] {
         match key {
             "overview" => self.overview_chars,

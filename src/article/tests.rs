@@ -325,3 +325,114 @@ fn flags_make_a_draft_and_are_recorded() {
     assert!(fm.draft);
     assert_eq!(fm.ai.flags.len(), 1);
 }
+
+#[test]
+fn repair_removes_markup_and_makes_quotes_and_spaces_consistent() {
+    assert_eq!(
+        repair("Miners lost <b>half</b> their  revenue ,&nbsp;says “the report”."),
+        "Miners lost half their revenue, says \"the report\"."
+    );
+    assert_eq!(
+        repair("## Heading\n**Bold** words and ‘single’ quotes, it’s fine."),
+        "Heading Bold words and 'single' quotes, it's fine."
+    );
+    assert_eq!(
+        repair("Prices < 5 and > 3 stay."),
+        "Prices < 5 and > 3 stay."
+    );
+    assert_eq!(repair("« Le marché » baisse."), "« Le marché » baisse.");
+}
+
+#[test]
+fn unsupported_claims_are_recorded_under_ai_in_the_contracts_order() {
+    let mut a = article_for("T");
+    a.frontmatter.draft = true;
+    a.frontmatter.ai.flags = vec!["overview: figures not in the news item: 2031".into()];
+    a.frontmatter.ai.unsupported_claims =
+        vec!["2031".into(), "$5 billion".into(), "Jane Doe".into()];
+    let md = a.to_markdown().unwrap();
+    let flags = md.find("  flags:").unwrap();
+    let claims = md.find("  unsupportedClaims:").unwrap();
+    assert!(flags < claims, "{md}");
+    let fm = parse_frontmatter(&md).unwrap();
+    assert_eq!(fm.ai.unsupported_claims, ["2031", "$5 billion", "Jane Doe"]);
+}
+
+#[test]
+fn length_bounds_come_from_the_review_and_are_checked() {
+    use super::review::{Bounds, Review, check};
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let long = "Mining revenue fell as operators unplugged machines. ".repeat(20);
+    let mut rules = Review::new(&h, "");
+    let v = check(&json!({"overview": long}), &rules);
+    assert!(
+        v.flawed
+            .iter()
+            .any(|f| f.contains("characters; keep it under 700")),
+        "{v:?}"
+    );
+    rules.bounds = Bounds {
+        overview_chars: [40, 2000],
+        ..Bounds::default()
+    };
+    let v = check(&json!({"overview": long}), &rules);
+    assert!(!v.flawed.iter().any(|f| f.contains("characters")), "{v:?}");
+    assert!(Bounds::default().problem().is_none());
+    assert!(
+        Bounds {
+            bullet_chars: [50, 20],
+            ..Bounds::default()
+        }
+        .problem()
+        .is_some()
+    );
+}
+
+#[test]
+fn the_title_as_first_sentence_an_answer_in_another_language_and_placeholders_are_flagged() {
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let v = check_fields(
+        &json!({"paragraphs": [
+            "Bitcoin mining revenue gauge falls to record low. Operators unplugged machines as prices fell.",
+            "Revenue per unit of computing power has never been this low for the whole sector."
+        ]}),
+        &h,
+        "",
+    );
+    assert!(
+        v.flawed
+            .iter()
+            .any(|f| f.contains("repeating the headline")),
+        "{v:?}"
+    );
+    let mut de = headline("Börse Stuttgart startet Krypto-Handel");
+    de.lang = "de".into();
+    let v = check_fields(
+        &json!({"overview": "The exchange opens trading for private investors, and it is a step that has been expected for a while by the market."}),
+        &de,
+        "",
+    );
+    assert!(
+        v.flawed
+            .iter()
+            .any(|f| f == "overview: written in English, expected German"),
+        "{v:?}"
+    );
+    let v = check_fields(
+        &json!({"overview": "TODO: write about the mining revenue gauge and the record low it reached."}),
+        &h,
+        "",
+    );
+    assert!(v.flawed.iter().any(|f| f.contains("placeholder")), "{v:?}");
+    let mut es = headline("Los mineros de bitcoin desconectan máquinas");
+    es.lang = "es".into();
+    let v = check_fields(
+        &json!({"overview": "Todos los mineros desconectaron máquinas mientras los ingresos de todo el sector caían con los precios."}),
+        &es,
+        "",
+    );
+    assert!(
+        v.is_clean(),
+        "Spanish 'todo' is a word, not a marker: {v:?}"
+    );
+}

@@ -16,6 +16,9 @@ mod enqueue;
 mod faults;
 /// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.
 mod llm;
+/// Article quality: invented figures and names make drafts with the claims, restatements do
+/// not; clean text; the wrong language; `rewriter audit`.
+mod quality;
 /// A real model (llama.cpp + SmolLM2) end to end.
 mod real_llm;
 /// Prompt versions: `reprocess`, `promote`, `diff`, `prompts check` / `list`; v1 kept as written.
