@@ -101,7 +101,11 @@ fn close_worker_connections(queue: &str) -> usize {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
     // Arrange: 200 jobs and 10 poison messages; an LLM failing a fifth of all calls
-    const JOBS: usize = 200;
+    // A soak: REWRITER_SOAK_JOBS=5000 cargo test --test e2e a_batch_survives -- --nocapture
+    let jobs: usize = std::env::var("REWRITER_SOAK_JOBS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(200);
     const POISON: usize = 10;
     let mut env = TestEnv::new().await;
     env.set("REWRITER_CONCURRENCY", "8");
@@ -120,7 +124,7 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
             Fault::Prose,
         ],
     );
-    for i in 0..JOBS {
+    for i in 0..jobs {
         env.publish_raw(&job(&format!("f{i:03}"))).await;
     }
     for i in 0..POISON {
@@ -175,8 +179,8 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
         "the broker closed the worker's connection twice"
     );
     let articles = env.articles();
-    assert_eq!(articles.len(), JOBS, "every valid job has its article");
-    for i in 0..JOBS {
+    assert_eq!(articles.len(), jobs, "every valid job has its article");
+    for i in 0..jobs {
         let versions: Vec<_> = std::fs::read_dir(env.out().join(format!("versions/f{i:03}")))
             .unwrap()
             .collect();
@@ -196,7 +200,7 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
     assert_eq!(dead.len(), POISON, "{dead:?}");
     assert!(dead.iter().all(|(_, reason)| reason.contains("externalId")));
     eprintln!(
-        "fault suite: {JOBS} jobs + {POISON} poison, {} LLM requests, {kills} SIGKILLs, {disconnects} broker disconnects, {elapsed:.1?}",
+        "fault suite: {jobs} jobs + {POISON} poison, {} LLM requests, {kills} SIGKILLs, {disconnects} broker disconnects, {elapsed:.1?}",
         env.llm.requests()
     );
 }
