@@ -18,7 +18,6 @@
 //! optional ones are fine.
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
 use async_openai::Client;
@@ -141,8 +140,6 @@ pub struct LlmClient {
     settings: LlmSettings,
     /// Until when every task holds its next request (set by 429s).
     gate: Arc<Mutex<Instant>>,
-    /// Requests sent, for logs and tests.
-    sent: Arc<AtomicU32>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -194,7 +191,6 @@ impl LlmClient {
             client,
             settings: settings.clone(),
             gate: Arc::new(Mutex::new(Instant::now())),
-            sent: Arc::new(AtomicU32::new(0)),
         })
     }
 
@@ -328,7 +324,6 @@ impl LlmClient {
             attempt += 1;
             self.wait_at_gate(deadline).await;
             *requests += 1;
-            self.sent.fetch_add(1, Ordering::Relaxed);
             let started = Instant::now();
             let result = self
                 .client
@@ -442,11 +437,6 @@ impl LlmClient {
         if until > *gate {
             *gate = until;
         }
-    }
-
-    /// Requests sent so far by this client (all tasks, including retries).
-    pub fn requests_sent(&self) -> u32 {
-        self.sent.load(Ordering::Relaxed)
     }
 }
 

@@ -125,10 +125,6 @@ impl Pipeline {
         &self.store
     }
 
-    pub fn llm(&self) -> &LlmClient {
-        &self.llm
-    }
-
     /// Rewrites one headline into one article version.
     #[tracing::instrument(name = "job", skip_all, fields(external_id = %job.id(), prompt_version = tracing::field::Empty))]
     pub async fn rewrite(&self, job: &Job) -> Result<Outcome, JobError> {

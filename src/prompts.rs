@@ -577,10 +577,6 @@ impl PromptLibrary {
             .get(&version)
             .ok_or(PromptError::UnknownVersion(version))
     }
-
-    pub fn versions(&self) -> impl Iterator<Item = PromptVersion> + '_ {
-        self.sets.keys().copied()
-    }
 }
 
 fn read(path: &Path) -> Result<String, PromptError> {

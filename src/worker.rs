@@ -156,20 +156,15 @@ impl Worker {
             };
             backoff = Duration::from_millis(200);
             tracing::info!(queue = %settings.queue, "consuming");
+            // Idle = no job in flight and nothing ready, at two checks a second apart, with
+            // deliveries always taken before a check (`biased`): a delivery buffered by the
+            // client or still on the wire is never mistaken for an empty queue.
             let mut idle_checks = tokio::time::interval(Duration::from_secs(1));
+            idle_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let mut idle_in_a_row = 0;
             loop {
                 tokio::select! {
-                    _ = idle_checks.tick(), if self.exit_when_idle => {
-                        let idle = tasks.is_empty() && matches!(consumer.ready().await, Ok(0));
-                        idle_in_a_row = if idle { idle_in_a_row + 1 } else { 0 };
-                        if idle_in_a_row >= 2 {
-                            tracing::info!("the queue is empty and no job is in flight");
-                            let _ = consumer.cancel().await;
-                            held = Some((conn, consumer));
-                            break 'connect;
-                        }
-                    }
+                    biased;
                     () = &mut shutdown => {
                         if let Err(e) = consumer.cancel().await {
                             tracing::debug!(error.message = %e, "cancelling the consumer failed");
@@ -206,6 +201,16 @@ impl Worker {
                             tracing::warn!("the broker ended the consumer; reconnecting");
                             self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
                             continue 'connect;
+                        }
+                    },
+                    _ = idle_checks.tick(), if self.exit_when_idle => {
+                        let idle = tasks.is_empty() && matches!(consumer.ready().await, Ok(0));
+                        idle_in_a_row = if idle { idle_in_a_row + 1 } else { 0 };
+                        if idle_in_a_row >= 2 {
+                            tracing::info!("the queue is empty and no job is in flight");
+                            let _ = consumer.cancel().await;
+                            held = Some((conn, consumer));
+                            break 'connect;
                         }
                     }
                 }
