@@ -28,7 +28,7 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use serde_json::{Map, Value, json};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
@@ -111,6 +111,12 @@ impl FakeLlm {
         lock(&self.state.received).clone()
     }
 
+    /// When each chat-completion request arrived (its body read), faulted ones
+    /// included, in arrival order.
+    pub fn arrivals(&self) -> Vec<Instant> {
+        lock(&self.state.arrivals).clone()
+    }
+
     /// Highest number of chat-completion requests handled at the same moment.
     pub fn max_concurrent(&self) -> usize {
         self.state.max_concurrent.load(Ordering::SeqCst)
@@ -143,6 +149,12 @@ impl FakeLlm {
     /// queued or random faults still take precedence.
     pub fn set_answer(&self, schema_name: &str, content: Value) {
         lock(&self.state.answers).insert(schema_name.to_owned(), content);
+    }
+
+    /// Extra headers (such as `x-ratelimit-remaining-requests`) on every 200
+    /// chat-completion answer, faulted 200s included; replaces the previous set.
+    pub fn set_response_headers(&self, headers: Vec<(String, String)>) {
+        *lock(&self.state.response_headers) = headers;
     }
 
     /// Value chosen for a property named `sentiment` when it is one of that
@@ -194,11 +206,13 @@ struct State {
     max_concurrent: AtomicUsize,
     next_id: AtomicU64,
     received: Mutex<Vec<Value>>,
+    arrivals: Mutex<Vec<Instant>>,
     latency: Mutex<Duration>,
     faults: Mutex<VecDeque<Fault>>,
     random: Mutex<RandomFaults>,
     answers: Mutex<HashMap<String, Value>>,
     sentiment: Mutex<Option<String>>,
+    response_headers: Mutex<Vec<(String, String)>>,
 }
 
 impl State {
@@ -210,6 +224,7 @@ impl State {
             max_concurrent: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
             received: Mutex::new(Vec::new()),
+            arrivals: Mutex::new(Vec::new()),
             latency: Mutex::new(Duration::ZERO),
             faults: Mutex::new(VecDeque::new()),
             random: Mutex::new(RandomFaults {
@@ -219,6 +234,7 @@ impl State {
             }),
             answers: Mutex::new(HashMap::new()),
             sentiment: Mutex::new(None),
+            response_headers: Mutex::new(Vec::new()),
         }
     }
 
@@ -292,7 +308,7 @@ struct Request {
 
 struct Response {
     status: u16,
-    headers: Vec<(&'static str, String)>,
+    headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
 
@@ -528,7 +544,7 @@ async fn write_response(
 fn json_response(status: u16, value: &Value) -> Response {
     Response {
         status,
-        headers: vec![("Content-Type", "application/json".to_owned())],
+        headers: vec![("Content-Type".to_owned(), "application/json".to_owned())],
         body: value.to_string().into_bytes(),
     }
 }
@@ -546,9 +562,9 @@ fn status_response(code: u16, retry_after: Option<String>, body: String) -> Resp
     } else {
         "text/plain"
     };
-    let mut headers = vec![("Content-Type", content_type.to_owned())];
+    let mut headers = vec![("Content-Type".to_owned(), content_type.to_owned())];
     if let Some(retry_after) = retry_after {
-        headers.push(("Retry-After", retry_after));
+        headers.push(("Retry-After".to_owned(), retry_after));
     }
     Response {
         status: code,
@@ -563,6 +579,7 @@ fn status_response(code: u16, retry_after: Option<String>, body: String) -> Resp
 /// `None` means: close the connection without answering.
 async fn handle_chat(state: &State, body: &[u8]) -> Option<Response> {
     state.requests.fetch_add(1, Ordering::SeqCst);
+    lock(&state.arrivals).push(Instant::now());
     let request = match serde_json::from_slice::<Value>(body) {
         Ok(request) => {
             lock(&state.received).push(request.clone());
@@ -587,7 +604,7 @@ async fn handle_chat(state: &State, body: &[u8]) -> Option<Response> {
         _ if !latency.is_zero() => tokio::time::sleep(latency).await,
         _ => {}
     }
-    Some(match fault {
+    let mut response = match fault {
         None | Some(Fault::Hang(_) | Fault::Drop) => {
             completion(state, &request, normal_content(state, &request), "stop")
         }
@@ -630,7 +647,13 @@ async fn handle_chat(state: &State, body: &[u8]) -> Option<Response> {
         }
         Some(Fault::Empty) => completion(state, &request, String::new(), "stop"),
         Some(Fault::Content(content)) => completion(state, &request, content, "stop"),
-    })
+    };
+    if response.status == 200 {
+        response
+            .headers
+            .extend(lock(&state.response_headers).iter().cloned());
+    }
+    Some(response)
 }
 
 fn message_text(message: &Value) -> String {
