@@ -10,6 +10,7 @@ mod dead;
 mod diff;
 mod enqueue;
 mod input;
+mod progress;
 mod promote;
 mod prompts;
 mod render;

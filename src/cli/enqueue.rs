@@ -1,9 +1,11 @@
-//! `rewriter enqueue`: read headlines, validate each, publish each with a confirm, report.
+//! `rewriter enqueue`: read headlines, validate each, publish each with a confirm, report
+//! (with progress on standard error).
 
 use anyhow::Context;
 
 use crate::cli::JobsArgs;
 use crate::cli::input::read_jobs;
+use crate::cli::progress::Progress;
 use crate::config::Settings;
 use crate::queue::{Broker, Publisher};
 
@@ -14,6 +16,7 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
     let publisher = Publisher::open(&broker, &settings.queue)
         .await
         .context("opening a confirm channel")?;
+    let progress = Progress::new(items.len() as u64, "jobs enqueued");
     let (mut enqueued, mut rejected) = (0usize, 0usize);
     for item in items {
         let outcome = match item.job {
@@ -27,10 +30,12 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
             Ok(()) => enqueued += 1,
             Err(reason) => {
                 rejected += 1;
-                eprintln!("{}: rejected: {reason}", item.origin);
+                progress.eprintln(format_args!("{}: rejected: {reason}", item.origin));
             }
         }
+        progress.inc(1);
     }
+    progress.finish();
     publisher.close().await;
     broker.close().await;
     println!(

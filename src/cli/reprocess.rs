@@ -1,20 +1,15 @@
 //! `rewriter reprocess`: pick stored articles, enqueue each once (with a confirm) for a prompt
 //! version, report what was enqueued and what was passed over; `--dry-run` only lists.
 
-use std::io::IsTerminal;
-
 use anyhow::Context;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::ReprocessArgs;
+use crate::cli::progress::Progress;
 use crate::config::Settings;
 use crate::prompts::PromptLibrary;
 use crate::queue::{Broker, Publisher};
 use crate::reprocess::{Criteria, gather, select};
 use crate::store::ContentStore;
-
-/// Archives at least this large get a progress bar on a terminal.
-const PROGRESS_FROM: usize = 50;
 
 /// `Ok(false)` when a named id or a stored source could not be used, or a publish failed.
 pub async fn run(settings: &Settings, args: ReprocessArgs) -> anyhow::Result<bool> {
@@ -76,18 +71,7 @@ pub async fn run(settings: &Settings, args: ReprocessArgs) -> anyhow::Result<boo
     let publisher = Publisher::open(&broker, &settings.queue)
         .await
         .context("opening a confirm channel")?;
-    let bar = if std::io::stderr().is_terminal() && jobs.len() >= PROGRESS_FROM {
-        let bar = ProgressBar::new(jobs.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template(
-                "{bar:30} {pos}/{len} jobs enqueued · {per_sec} · ETA {eta}",
-            )
-            .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = Progress::new(jobs.len() as u64, "jobs enqueued");
     let (mut enqueued, mut failed) = (0usize, 0usize);
     for job in &jobs {
         match publisher
@@ -97,12 +81,12 @@ pub async fn run(settings: &Settings, args: ReprocessArgs) -> anyhow::Result<boo
             Ok(()) => enqueued += 1,
             Err(e) => {
                 failed += 1;
-                bar.suspend(|| eprintln!("{}: not enqueued: {e}", job.id()));
+                progress.eprintln(format_args!("{}: not enqueued: {e}", job.id()));
             }
         }
-        bar.inc(1);
+        progress.inc(1);
     }
-    bar.finish_and_clear();
+    progress.finish();
     publisher.close().await;
     broker.close().await;
     println!(

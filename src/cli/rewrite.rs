@@ -1,13 +1,12 @@
 //! `rewriter rewrite`: the worker's pipeline in this process, no broker: headlines in, articles
-//! out, with a progress bar on a terminal and one line per job otherwise.
-
-use std::io::IsTerminal;
+//! out, one line per job, and progress on standard error (a bar on a terminal, plain lines
+//! otherwise).
 
 use futures_util::StreamExt;
-use indicatif::{ProgressBar, ProgressStyle};
 
 use crate::cli::JobsArgs;
 use crate::cli::input::read_jobs;
+use crate::cli::progress::Progress;
 use crate::config::Settings;
 use crate::pipeline::{Outcome, Pipeline};
 
@@ -15,20 +14,11 @@ use crate::pipeline::{Outcome, Pipeline};
 pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
     let items = read_jobs(&args.files, args.prompt_version, args.force)?;
     let pipeline = Pipeline::build(settings).await?;
-    let bar = if std::io::stderr().is_terminal() && items.len() > 1 {
-        let bar = ProgressBar::new(items.len() as u64);
-        bar.set_style(
-            ProgressStyle::with_template("{bar:30} {pos}/{len} articles · {per_sec} · ETA {eta}")
-                .unwrap_or_else(|_| ProgressStyle::default_bar()),
-        );
-        bar
-    } else {
-        ProgressBar::hidden()
-    };
+    let progress = Progress::new(items.len() as u64, "articles");
     let results: Vec<bool> = futures_util::stream::iter(items)
         .map(|item| {
             let pipeline = &pipeline;
-            let bar = &bar;
+            let progress = &progress;
             async move {
                 let line = match &item.job {
                     Err(e) => Err(format!("{}: rejected: {e}", item.origin)),
@@ -46,23 +36,24 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
                         Err(e) => Err(format!("{}: {} failed: {e}", item.origin, job.id())),
                     },
                 };
-                bar.inc(1);
-                match line {
+                let ok = match line {
                     Ok(l) => {
-                        bar.suspend(|| println!("{l}"));
+                        progress.println(l);
                         true
                     }
                     Err(l) => {
-                        bar.suspend(|| eprintln!("{l}"));
+                        progress.eprintln(l);
                         false
                     }
-                }
+                };
+                progress.inc(1);
+                ok
             }
         })
         .buffer_unordered(usize::from(settings.concurrency))
         .collect()
         .await;
-    bar.finish_and_clear();
+    progress.finish();
     let failed = results.iter().filter(|ok| !**ok).count();
     println!(
         "{} of {} done; {failed} failed",

@@ -32,6 +32,37 @@ async fn rejected_lines_are_reported_with_their_numbers_and_the_exit_code_is_1()
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn off_a_terminal_progress_is_a_plain_final_line_on_stderr_only() {
+    // Arrange
+    let env = TestEnv::new().await;
+    let input = ["e1", "e2", "e3"]
+        .map(|id| GOOD.replace("e1", id))
+        .join("\n");
+
+    // Act
+    let output = env.run(&["enqueue"], &input);
+
+    // Assert
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(0), "{stderr}");
+    let last = stderr.lines().last().unwrap_or_default();
+    assert!(
+        last.starts_with("progress: 3/3 jobs enqueued (100%) · ") && last.contains(" · done in "),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains('\r'),
+        "no bar drawing off a terminal: {stderr:?}"
+    );
+    assert_eq!(
+        stdout,
+        format!("enqueued 3 job(s) to {}; rejected 0\n", env.queue)
+    );
+    assert_eq!(env.depth(&env.queue).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn prompt_version_and_force_are_set_on_every_job() {
     // Arrange
     let env = TestEnv::new().await;
