@@ -168,6 +168,8 @@ pub struct Provenance {
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// What the tokens cost at the configured prices; `None` when a model has no price.
+    pub cost_usd: Option<f64>,
     /// Why the article is a draft; empty when it may be published.
     pub flags: Vec<String>,
     /// Figures, dates, tickers and names the news item does not contain, as written.
@@ -213,6 +215,9 @@ pub struct AiMeta {
     pub model: String,
     pub prompt_tokens: u64,
     pub completion_tokens: u64,
+    /// US dollars, rounded to micro-dollars (`REWRITER_PRICES`); absent when unpriced.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cost_usd: Option<f64>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub flags: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
@@ -283,6 +288,7 @@ impl Article {
                 model: provenance.model,
                 prompt_tokens: provenance.prompt_tokens,
                 completion_tokens: provenance.completion_tokens,
+                cost_usd: provenance.cost_usd.map(crate::cost::round_usd),
                 flags: provenance.flags,
                 unsupported_claims: provenance.unsupported_claims,
             },

@@ -7,12 +7,15 @@
 //! [`safe_url`].
 
 use std::collections::HashMap;
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use secrecy::{ExposeSecret, SecretString};
 
+use crate::cost::PriceTable;
 use crate::job::PromptVersion;
+use crate::llm::pacer::Limits;
 
 /// Every environment variable the code reads, for `--help`, the README and the compose check.
 pub const ENV_VARS: &[&str] = &[
@@ -27,6 +30,10 @@ pub const ENV_VARS: &[&str] = &[
     "REWRITER_CONCURRENCY",
     "REWRITER_LLM_TIMEOUT_SECS",
     "REWRITER_LLM_MAX_ATTEMPTS",
+    "REWRITER_LLM_RPM",
+    "REWRITER_LLM_TPM",
+    "REWRITER_PRICES",
+    "REWRITER_METRICS_ADDR",
     "REWRITER_SHUTDOWN_GRACE_SECS",
     "REWRITER_LOG_FORMAT",
     "REWRITER_FAITHFULNESS",
@@ -63,6 +70,10 @@ pub struct LlmSettings {
     pub max_backoff: Duration,
     /// Extra asks per call when an answer breaks the schema or the article rules.
     pub max_reasks: u32,
+    /// Requests and tokens per minute this process may send (`REWRITER_LLM_RPM`/`_TPM`).
+    pub limits: Limits,
+    /// USD per million tokens, per model (`REWRITER_PRICES`).
+    pub prices: PriceTable,
 }
 
 /// What to do with an answer that states figures, dates, tickers or names the news item does
@@ -104,6 +115,8 @@ pub struct Settings {
     pub faithfulness: Faithfulness,
     /// `RUST_LOG`: which logs to show.
     pub log_filter: Option<String>,
+    /// Where the worker serves /metrics, /healthz and /readyz; `None`: nowhere.
+    pub metrics_addr: Option<SocketAddr>,
 }
 
 impl Settings {
@@ -178,6 +191,28 @@ impl Settings {
             },
         };
         let max_attempts = parse_u32("REWRITER_LLM_MAX_ATTEMPTS", 10)?.max(1);
+        // 0 or unset: no limit of our own (the provider's x-ratelimit-* headers still count).
+        let per_minute = |var: &'static str| -> Result<Option<u32>, ConfigError> {
+            Ok(Some(parse_u32(var, 0)?).filter(|n| *n > 0))
+        };
+        let limits = Limits {
+            requests_per_minute: per_minute("REWRITER_LLM_RPM")?,
+            tokens_per_minute: per_minute("REWRITER_LLM_TPM")?,
+        };
+        let prices = PriceTable::parse(get("REWRITER_PRICES").unwrap_or("")).map_err(|e| {
+            ConfigError::Invalid {
+                var: "REWRITER_PRICES",
+                problem: e.to_string(),
+            }
+        })?;
+        let metrics_addr = get("REWRITER_METRICS_ADDR")
+            .map(|v| {
+                v.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
+                    var: "REWRITER_METRICS_ADDR",
+                    problem: format!("{v:?} is not an address and port such as 0.0.0.0:9100"),
+                })
+            })
+            .transpose()?;
         Ok(Self {
             amqp_url: SecretString::from(get("AMQP_URL").unwrap_or(DEFAULT_AMQP_URL)),
             queue: get("REWRITER_QUEUE").unwrap_or(DEFAULT_QUEUE).to_owned(),
@@ -194,6 +229,8 @@ impl Settings {
                 max_attempts,
                 max_backoff: Duration::from_secs(8),
                 max_reasks: 2,
+                limits,
+                prices,
             },
             out_dir: PathBuf::from(get("REWRITER_OUT").unwrap_or("./content")),
             prompts_dir: PathBuf::from(get("REWRITER_PROMPTS").unwrap_or("./prompts")),
@@ -205,6 +242,7 @@ impl Settings {
             log_format,
             faithfulness,
             log_filter: get("RUST_LOG").map(str::to_owned),
+            metrics_addr,
         })
     }
 }
@@ -297,6 +335,32 @@ mod tests {
             err.to_string().starts_with("REWRITER_FAITHFULNESS"),
             "{err}"
         );
+    }
+
+    #[test]
+    fn rate_limits_prices_and_the_metrics_address_are_read() {
+        let s = Settings::from_map(&vars(&[
+            ("REWRITER_LLM_RPM", "500"),
+            ("REWRITER_LLM_TPM", "0"),
+            ("REWRITER_PRICES", "gpt-4o-mini=0.15/0.60"),
+            ("REWRITER_METRICS_ADDR", "0.0.0.0:9100"),
+        ]))
+        .unwrap();
+        assert_eq!(s.llm.limits.requests_per_minute, Some(500));
+        assert_eq!(s.llm.limits.tokens_per_minute, None);
+        assert_eq!(s.llm.prices.cost("gpt-4o-mini", 1_000_000, 0), Some(0.15));
+        assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
+        let defaults = Settings::from_map(&HashMap::new()).unwrap();
+        assert_eq!(defaults.metrics_addr, None);
+        assert!(defaults.llm.prices.is_empty());
+        for (var, bad) in [
+            ("REWRITER_METRICS_ADDR", "localhost"),
+            ("REWRITER_PRICES", "gpt=cheap"),
+            ("REWRITER_LLM_RPM", "-5"),
+        ] {
+            let err = Settings::from_map(&vars(&[(var, bad)])).unwrap_err();
+            assert!(err.to_string().starts_with(var), "{err}");
+        }
     }
 
     #[test]

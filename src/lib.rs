@@ -8,10 +8,15 @@
 //! [`store`] writes it atomically. [`pipeline`] is that sequence for one job; [`queue`] and
 //! [`worker`] run it off RabbitMQ; [`reprocess`] chooses stored articles to write again with
 //! a newer prompt version; [`cli`] is the command line; [`config`] and [`telemetry`]
-//! are read once at start.
+//! are read once at start. Beside the flow: [`cost`] prices tokens, [`metrics`] counts what
+//! the worker does and [`health`] serves it (`/metrics`, `/healthz`, `/readyz`).
 
 pub mod config;
 pub mod telemetry;
+
+pub mod cost;
+pub mod health;
+pub mod metrics;
 
 pub mod article;
 pub mod job;

@@ -16,6 +16,12 @@
 //!
 //! Responses are read leniently: unknown fields (llama.cpp's `timings`, …) and missing
 //! optional ones are fine.
+//!
+//! Every request first takes its turn from the [`pacer`] (requests and tokens per minute,
+//! configured and announced by the provider's `x-ratelimit-*` headers), and is counted and
+//! timed in [`Metrics`].
+
+pub mod pacer;
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -33,11 +39,12 @@ use async_openai::types::chat::{
 use secrecy::ExposeSecret;
 use serde::Deserialize;
 use serde_json::Value;
-use tokio::sync::Mutex;
 
 use crate::article::review::Verdict;
 use crate::config::{LlmSettings, safe_url};
+use crate::metrics::{Metrics, RequestResult};
 use crate::prompts::{PromptSet, RenderedCall};
+use pacer::{Pacer, RateLimitHeaders};
 
 /// How much of a failing body or a rejected answer is kept for messages.
 const SNIPPET_CHARS: usize = 300;
@@ -110,6 +117,8 @@ pub struct Answer {
     /// Every request of this call, including failed and re-asked ones.
     pub usage: Usage,
     pub requests: u32,
+    /// Time spent on requests, backoff and pacing: the LLM's time, not ours.
+    pub waiting: Duration,
 }
 
 /// A failed HTTP exchange, as the transport reports it to the retry loop.
@@ -125,6 +134,7 @@ enum Failure {
     Transient {
         reason: String,
         retry_after: Option<Duration>,
+        rate_limited: bool,
     },
     Rejected(String),
     Fatal {
@@ -138,8 +148,9 @@ enum Failure {
 pub struct LlmClient {
     client: Client<OpenAIConfig>,
     settings: LlmSettings,
-    /// Until when every task holds its next request (set by 429s).
-    gate: Arc<Mutex<Instant>>,
+    /// Every task's turn to send: rate limits, provider headers, 429 holds.
+    pacer: Pacer,
+    metrics: Arc<Metrics>,
 }
 
 impl std::fmt::Debug for LlmClient {
@@ -151,7 +162,8 @@ impl std::fmt::Debug for LlmClient {
 }
 
 impl LlmClient {
-    pub fn new(settings: &LlmSettings) -> Result<Self, LlmError> {
+    /// One connection pool and one pacer for the whole process; `metrics` counts every request.
+    pub fn new(settings: &LlmSettings, metrics: Arc<Metrics>) -> Result<Self, LlmError> {
         let http = reqwest::Client::builder()
             .connect_timeout(Duration::from_secs(10).min(settings.request_timeout))
             .timeout(settings.request_timeout)
@@ -162,11 +174,18 @@ impl LlmClient {
         if let Some(key) = &settings.api_key {
             config = config.with_api_key(key.expose_secret());
         }
+        let pacer = Pacer::new(settings.limits);
+        let observer = pacer.clone();
         let transport = tower::service_fn(move |factory: HttpRequestFactory| {
             let http = http.clone();
+            let pacer = observer.clone();
             async move {
                 let request = factory.build().await?;
                 let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
+                let announced = RateLimitHeaders::from_headers(response.headers());
+                if !announced.is_empty() {
+                    pacer.observe(Instant::now(), &announced);
+                }
                 let status = response.status();
                 if status.is_success() {
                     return Ok(response);
@@ -190,7 +209,8 @@ impl LlmClient {
         Ok(Self {
             client,
             settings: settings.clone(),
-            gate: Arc::new(Mutex::new(Instant::now())),
+            pacer,
+            metrics,
         })
     }
 
@@ -229,6 +249,7 @@ impl LlmClient {
         let mut messages = vec![system.clone(), user(call.user.clone())];
         let mut usage = Usage::default();
         let mut requests = 0;
+        let mut waiting = Duration::ZERO;
         let mut model_index = 0;
         let mut flawed: Option<(Value, Vec<String>, String)> = None;
         let mut last_problems = String::new();
@@ -237,7 +258,15 @@ impl LlmClient {
             let (reply, model) = loop {
                 let model = &models[model_index];
                 match self
-                    .send_with_retries(set, call, model, &messages, deadline, &mut requests)
+                    .send_with_retries(
+                        set,
+                        call,
+                        model,
+                        &messages,
+                        deadline,
+                        &mut requests,
+                        &mut waiting,
+                    )
                     .await
                 {
                     Ok(reply) => break (reply, model.clone()),
@@ -260,6 +289,7 @@ impl LlmClient {
                         model,
                         usage,
                         requests,
+                        waiting,
                     });
                 }
                 Some(verdict) => {
@@ -278,6 +308,7 @@ impl LlmClient {
                         flawed = Some((value, verdict.flawed.clone(), model.clone()));
                     }
                     if ask < asks {
+                        self.metrics.llm_reasked();
                         // The re-ask replaces the user message rather than growing the
                         // conversation: small models have small context windows, and the
                         // problems named are what the model needs to hear.
@@ -299,6 +330,7 @@ impl LlmClient {
                 model,
                 usage,
                 requests,
+                waiting,
             }),
             None => Err(LlmError::InvalidAnswer {
                 call: call.spec.name.clone(),
@@ -308,7 +340,9 @@ impl LlmClient {
         }
     }
 
-    /// One answer from `model`, retrying transient failures.
+    /// One answer from `model`, retrying transient failures. Adds the requests sent to
+    /// `requests` and the time spent on them, their backoff and pacing to `waiting`.
+    #[allow(clippy::too_many_arguments)]
     async fn send_with_retries(
         &self,
         set: &PromptSet,
@@ -317,12 +351,19 @@ impl LlmClient {
         messages: &[ChatCompletionRequestMessage],
         deadline: Instant,
         requests: &mut u32,
+        waiting: &mut Duration,
     ) -> Result<Reply, LlmError> {
         let request = self.request(set, call, model, messages);
+        let prompt_chars: usize = messages.iter().map(message_len).sum();
+        let estimate = pacer::estimate_tokens(prompt_chars, call.spec.max_tokens);
         let mut attempt = 0;
         loop {
             attempt += 1;
-            self.wait_at_gate(deadline).await;
+            let permit = self.pacer.acquire(estimate).await;
+            if !permit.waited.is_zero() {
+                self.metrics.paced(permit.waited);
+                *waiting += permit.waited;
+            }
             *requests += 1;
             let started = Instant::now();
             let result = self
@@ -330,19 +371,39 @@ impl LlmClient {
                 .chat()
                 .create_byot::<_, WireResponse>(&request)
                 .await;
+            let took = started.elapsed();
+            *waiting += took;
             let failure = match result {
                 Ok(wire) => match wire.into_reply() {
                     Ok(reply) => {
-                        tracing::debug!(call = %call.spec.name, model, attempt, elapsed_ms = started.elapsed().as_millis() as u64, "LLM answered");
+                        self.metrics.llm_request(RequestResult::Ok, took);
+                        // Providers count the estimate when they admit a request
+                        // (OpenAI: max_tokens and the prompt's length), so usage below it is
+                        // not refunded; usage above it is.
+                        let used = reply.usage.prompt_tokens + reply.usage.completion_tokens;
+                        self.pacer
+                            .settle(&permit, used.max(permit.estimated_tokens));
+                        tracing::debug!(call = %call.spec.name, model, attempt, elapsed_ms = took.as_millis() as u64, "LLM answered");
                         return Ok(reply);
                     }
                     Err(reason) => Failure::Transient {
                         reason,
                         retry_after: None,
+                        rate_limited: false,
                     },
                 },
                 Err(e) => classify(e),
             };
+            self.metrics.llm_request(
+                match &failure {
+                    Failure::Transient {
+                        rate_limited: true, ..
+                    } => RequestResult::RateLimited,
+                    Failure::Transient { .. } => RequestResult::Failed,
+                    Failure::Rejected(_) | Failure::Fatal { .. } => RequestResult::Refused,
+                },
+                took,
+            );
             let (reason, retry_after) = match failure {
                 Failure::Fatal { status, reason } => {
                     return Err(LlmError::Fatal {
@@ -360,11 +421,13 @@ impl LlmClient {
                 Failure::Transient {
                     reason,
                     retry_after,
+                    ..
                 } => (reason, retry_after),
             };
             let delay = self.backoff(attempt, retry_after);
             if retry_after.is_some() {
-                self.close_gate_for(delay).await;
+                // Every task holds back, not just this one: the limit is the provider's.
+                self.pacer.hold_until(Instant::now() + delay);
             }
             let out_of_time = Instant::now() + delay >= deadline;
             tracing::warn!(call = %call.spec.name, model, attempt, retry_in_ms = delay.as_millis() as u64, %reason, "LLM call failed");
@@ -376,6 +439,7 @@ impl LlmClient {
                 });
             }
             tokio::time::sleep(delay).await;
+            *waiting += delay;
         }
     }
 
@@ -422,21 +486,20 @@ impl LlmClient {
             None => jittered,
         }
     }
+}
 
-    async fn wait_at_gate(&self, deadline: Instant) {
-        let until = *self.gate.lock().await;
-        let until = until.min(deadline);
-        if until > Instant::now() {
-            tokio::time::sleep_until(until.into()).await;
-        }
-    }
-
-    async fn close_gate_for(&self, delay: Duration) {
-        let mut gate = self.gate.lock().await;
-        let until = Instant::now() + delay;
-        if until > *gate {
-            *gate = until;
-        }
+/// The text length of a message, for the token estimate.
+fn message_len(message: &ChatCompletionRequestMessage) -> usize {
+    match message {
+        ChatCompletionRequestMessage::System(m) => match &m.content {
+            ChatCompletionRequestSystemMessageContent::Text(t) => t.len(),
+            _ => 0,
+        },
+        ChatCompletionRequestMessage::User(m) => match &m.content {
+            ChatCompletionRequestUserMessageContent::Text(t) => t.len(),
+            _ => 0,
+        },
+        _ => 0,
     }
 }
 
@@ -504,6 +567,7 @@ fn classify(error: OpenAIError) -> Failure {
                     408 | 409 | 425 | 429 | 500..=599 => Failure::Transient {
                         reason,
                         retry_after: http.retry_after,
+                        rate_limited: http.status == 429,
                     },
                     401 | 403 | 404 => Failure::Fatal {
                         status: http.status,
@@ -515,6 +579,7 @@ fn classify(error: OpenAIError) -> Failure {
             Err(other) => Failure::Transient {
                 reason: other.to_string(),
                 retry_after: None,
+                rate_limited: false,
             },
         },
         OpenAIError::Reqwest(e) => Failure::Transient {
@@ -526,14 +591,17 @@ fn classify(error: OpenAIError) -> Failure {
                 format!("the connection failed: {}", error_chain(&e))
             },
             retry_after: None,
+            rate_limited: false,
         },
         OpenAIError::JSONDeserialize(e, _) => Failure::Transient {
             reason: format!("the response is not a chat completion: {e}"),
             retry_after: None,
+            rate_limited: false,
         },
         other => Failure::Transient {
             reason: other.to_string(),
             retry_after: None,
+            rate_limited: false,
         },
     }
 }

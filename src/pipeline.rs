@@ -19,8 +19,10 @@ use serde_json::{Map, Value};
 
 use crate::article::{Article, ArticleError, Draft, Provenance, review};
 use crate::config::{Faithfulness, Settings};
+use crate::cost::PriceTable;
 use crate::job::{InvalidJob, Job, PromptVersion};
 use crate::llm::{LlmClient, LlmError, Usage};
+use crate::metrics::Metrics;
 use crate::prompts::{PromptError, PromptLibrary};
 use crate::store::{ContentStore, StoreError};
 
@@ -32,7 +34,7 @@ pub const JOB_BUDGET: Duration = Duration::from_secs(15 * 60);
 pub const STORE_RETRY_DELAY: Duration = Duration::from_secs(30);
 
 /// What became of a job.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub enum Outcome {
     /// A new version was written (and published).
     Written {
@@ -40,6 +42,10 @@ pub enum Outcome {
         draft: bool,
         requests: u32,
         usage: Usage,
+        /// At the configured prices; `None` when a model has no price.
+        cost_usd: Option<f64>,
+        /// Time in LLM requests, their backoff and pacing.
+        llm_time: Duration,
     },
     /// The version existed already and the job did not say `force`: nothing was asked.
     AlreadyWritten { version: PromptVersion },
@@ -101,20 +107,30 @@ pub struct Pipeline {
     llm: LlmClient,
     store: ContentStore,
     faithfulness: Faithfulness,
+    prices: PriceTable,
+    metrics: Arc<Metrics>,
 }
 
 impl Pipeline {
-    /// Loads the prompt sets, opens the store and builds the LLM client.
+    /// Loads the prompt sets, opens the store and builds the LLM client, all counted in a new
+    /// [`Metrics`].
     pub async fn build(settings: &Settings) -> Result<Self, JobError> {
         let prompts = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)?;
         let store = ContentStore::open(&settings.out_dir).await?;
-        let llm = LlmClient::new(&settings.llm)?;
+        let metrics = Arc::new(Metrics::new());
+        let llm = LlmClient::new(&settings.llm, Arc::clone(&metrics))?;
         Ok(Self {
             prompts: Arc::new(prompts),
             llm,
             store,
             faithfulness: settings.faithfulness,
+            prices: settings.llm.prices.clone(),
+            metrics,
         })
+    }
+
+    pub fn metrics(&self) -> &Arc<Metrics> {
+        &self.metrics
     }
 
     pub fn prompts(&self) -> &PromptLibrary {
@@ -146,6 +162,10 @@ impl Pipeline {
         let mut fields = Map::new();
         let mut usage = Usage::default();
         let mut requests = 0;
+        let mut llm_time = Duration::ZERO;
+        // Each call's tokens at its answering model's price; one unpriced model leaves the
+        // article unpriced rather than under-counted.
+        let mut cost_usd = Some(0.0);
         let mut models: Vec<String> = Vec::new();
         let mut flags: Vec<String> = Vec::new();
         let mut claims: Vec<String> = Vec::new();
@@ -174,6 +194,14 @@ impl Pipeline {
             }
             usage += answer.usage;
             requests += answer.requests;
+            llm_time += answer.waiting;
+            cost_usd = cost_usd
+                .zip(self.prices.cost(
+                    &answer.model,
+                    answer.usage.prompt_tokens,
+                    answer.usage.completion_tokens,
+                ))
+                .map(|(sum, call)| sum + call);
             if !models.contains(&answer.model) {
                 models.push(answer.model);
             }
@@ -190,6 +218,7 @@ impl Pipeline {
             model: models.join(", "),
             prompt_tokens: usage.prompt_tokens,
             completion_tokens: usage.completion_tokens,
+            cost_usd,
             flags,
             unsupported_claims: claims,
         };
@@ -199,11 +228,18 @@ impl Pipeline {
         let markdown = article.to_markdown()?;
         let source = serde_json::to_vec_pretty(&headline.to_value()).unwrap_or_default();
         self.store.save(id, version, markdown, source).await?;
+        self.metrics.article_written(
+            version,
+            usage.prompt_tokens,
+            usage.completion_tokens,
+            cost_usd,
+        );
         tracing::info!(
             draft = draft_flag,
             requests,
             prompt_tokens = usage.prompt_tokens,
             completion_tokens = usage.completion_tokens,
+            cost_usd,
             "article written"
         );
         Ok(Outcome::Written {
@@ -211,6 +247,8 @@ impl Pipeline {
             draft: draft_flag,
             requests,
             usage,
+            cost_usd,
+            llm_time,
         })
     }
 }

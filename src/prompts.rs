@@ -572,6 +572,11 @@ impl PromptLibrary {
         self.current
     }
 
+    /// The versions loaded, lowest first.
+    pub fn versions(&self) -> impl Iterator<Item = PromptVersion> + '_ {
+        self.sets.keys().copied()
+    }
+
     pub fn get(&self, version: PromptVersion) -> Result<&Arc<PromptSet>, PromptError> {
         self.sets
             .get(&version)

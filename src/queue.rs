@@ -201,6 +201,7 @@ impl Publisher {
                 BasicProperties::default()
                     .with_content_type(ShortString::from("application/json"))
                     .with_delivery_mode(2)
+                    .with_timestamp(unix_now())
                     .with_headers(headers),
             )
             .await?
@@ -317,6 +318,13 @@ pub struct Delivery {
 impl Delivery {
     pub fn body(&self) -> &[u8] {
         &self.inner.data
+    }
+
+    /// When the message was published, from its AMQP `timestamp` (whole seconds) if the
+    /// publisher set one, as `rewriter enqueue` does.
+    pub fn published_at(&self) -> Option<std::time::SystemTime> {
+        let secs = (*self.inner.properties.timestamp())?;
+        std::time::UNIX_EPOCH.checked_add(std::time::Duration::from_secs(secs))
     }
 
     /// How often the broker delivered this message before (quorum queues' `x-delivery-count`;
@@ -507,4 +515,11 @@ impl DeadLetters {
         let _ = self.channel.close(200, ShortString::from("bye")).await;
         self.publisher.close().await;
     }
+}
+
+/// Seconds since the Unix epoch, for the AMQP `timestamp` property.
+fn unix_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_secs())
 }

@@ -309,14 +309,19 @@ impl ContentStore {
             )));
         }
         let dir = path.parent().unwrap_or(&self.root);
-        fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
         let tmp = temporary_path(path);
+        let create = || OpenOptions::new().write(true).create_new(true).open(&tmp);
         let result = (|| {
-            let mut file = OpenOptions::new()
-                .write(true)
-                .create_new(true)
-                .open(&tmp)
-                .map_err(StoreError::io("create", &tmp))?;
+            // The folder usually exists: create it only when the file cannot be, which saves
+            // a mkdir system call per file on the hot path.
+            let mut file = match create() {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => {
+                    fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
+                    create()
+                }
+                other => other,
+            }
+            .map_err(StoreError::io("create", &tmp))?;
             file.write_all(bytes)
                 .map_err(StoreError::io("write", &tmp))?;
             file.sync_all().map_err(StoreError::io("fsync", &tmp))?;

@@ -13,20 +13,31 @@
 //! shutdown: the worker reconnects with backoff, declares its topology again and resumes;
 //! deliveries from the old connection can no longer be acked and come back by redelivery,
 //! which the pipeline turns into no-ops for versions already on disk.
+//!
+//! Everything is counted in the pipeline's [`Metrics`]; with `REWRITER_METRICS_ADDR` set, the
+//! worker also serves them with `/healthz` and `/readyz` ([`crate::health`]) for as long as it
+//! runs, shutdown included (ready only while consuming).
 
 use std::future::Future;
+use std::net::SocketAddr;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
 use crate::config::{Settings, safe_amqp_url};
+use crate::health::{BindError, Health, HealthServer};
 use crate::job::Job;
+use crate::metrics::{JobOutcome, Metrics};
 use crate::pipeline::{Disposition, JobError, Outcome, Pipeline};
 use crate::queue::{self, Broker, Consumer, Delivery, QueueError};
+
+pub use crate::metrics::RunSummary;
+
+/// How often the worker looks at the queue's depth for `rewriter_queue_ready_messages`.
+const DEPTH_CHECK_EVERY: Duration = Duration::from_secs(5);
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -35,56 +46,32 @@ pub enum WorkerError {
     Setup(#[from] JobError),
     #[error(transparent)]
     Queue(#[from] QueueError),
+    #[error(transparent)]
+    Health(#[from] BindError),
     #[error("stopped: {0}")]
     Fatal(String),
-}
-
-/// Counts of what a worker did, for logs and tests.
-#[derive(Debug, Default)]
-pub struct Stats {
-    pub written: AtomicU64,
-    pub already_written: AtomicU64,
-    pub dead_lettered: AtomicU64,
-    pub requeued: AtomicU64,
-    pub reconnects: AtomicU64,
-}
-
-/// A snapshot of [`Stats`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub struct RunSummary {
-    pub written: u64,
-    pub already_written: u64,
-    pub dead_lettered: u64,
-    pub requeued: u64,
-    pub reconnects: u64,
-}
-
-impl Stats {
-    fn summary(&self) -> RunSummary {
-        RunSummary {
-            written: self.written.load(Ordering::Relaxed),
-            already_written: self.already_written.load(Ordering::Relaxed),
-            dead_lettered: self.dead_lettered.load(Ordering::Relaxed),
-            requeued: self.requeued.load(Ordering::Relaxed),
-            reconnects: self.reconnects.load(Ordering::Relaxed),
-        }
-    }
 }
 
 /// A worker, built and ready to run.
 pub struct Worker {
     settings: Settings,
     pipeline: Pipeline,
-    stats: Arc<Stats>,
+    metrics: Arc<Metrics>,
+    /// Bound at build (a taken port fails the start), served while running.
+    health: Option<HealthServer>,
     /// Stop by itself once the queue is empty and nothing is in flight (batch runs).
     exit_when_idle: bool,
 }
 
 impl Worker {
-    /// Loads prompts, opens the store, builds the LLM client and checks that the broker
-    /// answers and the topology can be declared.
+    /// Loads prompts, opens the store, builds the LLM client, checks that the broker
+    /// answers and the topology can be declared, and opens the metrics endpoint if asked.
     pub async fn build(settings: Settings) -> Result<Self, WorkerError> {
         let pipeline = Pipeline::build(&settings).await?;
+        let health = match settings.metrics_addr {
+            Some(addr) => Some(HealthServer::bind(addr).await?),
+            None => None,
+        };
         let broker = Broker::connect(&settings.amqp_url).await?;
         queue::Publisher::open(&broker, &settings.queue)
             .await?
@@ -93,8 +80,9 @@ impl Worker {
         broker.close().await;
         Ok(Self {
             settings,
+            metrics: Arc::clone(pipeline.metrics()),
             pipeline,
-            stats: Arc::new(Stats::default()),
+            health,
             exit_when_idle: false,
         })
     }
@@ -107,16 +95,52 @@ impl Worker {
     }
 
     /// Live counters (shared with the running tasks).
-    pub fn stats(&self) -> Arc<Stats> {
-        Arc::clone(&self.stats)
+    pub fn metrics(&self) -> Arc<Metrics> {
+        Arc::clone(&self.metrics)
+    }
+
+    /// Where `/metrics`, `/healthz` and `/readyz` are served, if anywhere.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.health.as_ref().and_then(HealthServer::local_addr)
     }
 
     /// Consumes jobs until `shutdown` completes, then follows the shutdown protocol.
     pub async fn run_until(
-        self,
+        mut self,
+        shutdown: impl Future<Output = ()>,
+    ) -> Result<RunSummary, WorkerError> {
+        let serving = CancellationToken::new();
+        if let Some(server) = self.health.take() {
+            if let Some(addr) = server.local_addr() {
+                tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
+            }
+            let prompts = self.pipeline.prompts();
+            let health = Arc::new(Health {
+                metrics: Arc::clone(&self.metrics),
+                prompts: format!(
+                    "{} (current v{})",
+                    prompts
+                        .versions()
+                        .map(|v| v.dir_name())
+                        .collect::<Vec<_>>()
+                        .join(", "),
+                    prompts.current()
+                ),
+            });
+            tokio::spawn(server.serve(health, serving.clone()));
+        }
+        let result = self.consume_until(shutdown).await;
+        self.metrics.set_broker_connected(false);
+        serving.cancel();
+        result
+    }
+
+    async fn consume_until(
+        &self,
         shutdown: impl Future<Output = ()>,
     ) -> Result<RunSummary, WorkerError> {
         let settings = &self.settings;
+        let metrics = &self.metrics;
         let tasks = TaskTracker::new();
         let stopping = CancellationToken::new();
         let fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
@@ -155,7 +179,10 @@ impl Worker {
                 }
             };
             backoff = Duration::from_millis(200);
+            metrics.set_broker_connected(true);
             tracing::info!(queue = %settings.queue, "consuming");
+            let mut depth_checks = tokio::time::interval(DEPTH_CHECK_EVERY);
+            depth_checks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             // Idle = no job in flight and nothing ready, at two checks a second apart, with
             // deliveries always taken before a check (`biased`): a delivery buffered by the
             // client or still on the wire is never mistaken for an empty queue.
@@ -166,6 +193,7 @@ impl Worker {
                 tokio::select! {
                     biased;
                     () = &mut shutdown => {
+                        metrics.set_broker_connected(false);
                         if let Err(e) = consumer.cancel().await {
                             tracing::debug!(error.message = %e, "cancelling the consumer failed");
                         }
@@ -184,30 +212,37 @@ impl Worker {
                                 continue;
                             };
                             let pipeline = self.pipeline.clone();
-                            let stats = Arc::clone(&self.stats);
                             let stopping = stopping.clone();
                             let fatal = Arc::clone(&fatal);
                             tasks.spawn(async move {
-                                handle_delivery(&pipeline, delivery, &stats, &stopping, &fatal).await;
+                                handle_delivery(&pipeline, delivery, &stopping, &fatal).await;
                                 drop(slot);
                             });
                         }
                         Some(Err(e)) => {
                             tracing::warn!(error.message = %e, "lost the broker; reconnecting");
-                            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                            metrics.set_broker_connected(false);
+                            metrics.reconnected();
                             continue 'connect;
                         }
                         None => {
                             tracing::warn!("the broker ended the consumer; reconnecting");
-                            self.stats.reconnects.fetch_add(1, Ordering::Relaxed);
+                            metrics.set_broker_connected(false);
+                            metrics.reconnected();
                             continue 'connect;
                         }
                     },
+                    _ = depth_checks.tick() => {
+                        if let Ok(n) = consumer.ready().await {
+                            metrics.set_queue_ready(n);
+                        }
+                    }
                     _ = idle_checks.tick(), if self.exit_when_idle => {
                         let idle = tasks.is_empty() && matches!(consumer.ready().await, Ok(0));
                         idle_in_a_row = if idle { idle_in_a_row + 1 } else { 0 };
                         if idle_in_a_row >= 2 {
                             tracing::info!("the queue is empty and no job is in flight");
+                            metrics.set_broker_connected(false);
                             let _ = consumer.cancel().await;
                             held = Some((conn, consumer));
                             break 'connect;
@@ -238,7 +273,7 @@ impl Worker {
             consumer.close().await;
             broker.close().await;
         }
-        let summary = self.stats.summary();
+        let summary = metrics.summary();
         tracing::info!(?summary, "worker stopped");
         let fatal = fatal.lock().ok().and_then(|mut f| f.take());
         match fatal {
@@ -268,29 +303,39 @@ async fn try_handle_delivery(
     pipeline.rewrite(&job).await
 }
 
-/// Turns a job's result into ack, dead-letter or requeue, and logs it once.
+/// Turns a job's result into ack, dead-letter or requeue, logs it once and counts it.
 async fn handle_delivery(
     pipeline: &Pipeline,
     delivery: Delivery,
-    stats: &Stats,
     stopping: &CancellationToken,
     fatal: &std::sync::Mutex<Option<String>>,
 ) {
+    let metrics = pipeline.metrics();
+    let started = Instant::now();
+    let _in_flight = metrics.job_started();
+    if let Some(lag) = delivery
+        .published_at()
+        .and_then(|at| SystemTime::now().duration_since(at).ok())
+    {
+        metrics.queue_lag_seconds.observe(lag);
+    }
     let result = try_handle_delivery(pipeline, &delivery).await;
+    let mut llm_time = None;
     let settled = match result {
         Ok(outcome) => {
             match outcome {
-                Outcome::Written { .. } => stats.written.fetch_add(1, Ordering::Relaxed),
-                Outcome::AlreadyWritten { .. } => {
-                    stats.already_written.fetch_add(1, Ordering::Relaxed)
+                Outcome::Written { llm_time: t, .. } => {
+                    llm_time = Some(t);
+                    metrics.job_settled(JobOutcome::Written);
                 }
-            };
+                Outcome::AlreadyWritten { .. } => metrics.job_settled(JobOutcome::AlreadyWritten),
+            }
             delivery.ack().await
         }
         Err(error) => match error.disposition() {
             Disposition::DeadLetter => {
                 tracing::warn!(error.message = %error, error.cause_chain = ?error, delivery_count = delivery.delivery_count(), "job dead-lettered");
-                stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                metrics.job_settled(JobOutcome::DeadLettered);
                 delivery
                     .dead_letter(&error.to_string(), error.attempts())
                     .await
@@ -301,7 +346,7 @@ async fn handle_delivery(
                     () = tokio::time::sleep(delay) => {}
                     () = stopping.cancelled() => {}
                 }
-                stats.requeued.fetch_add(1, Ordering::Relaxed);
+                metrics.job_settled(JobOutcome::Requeued);
                 delivery.requeue().await
             }
             Disposition::Fatal => {
@@ -310,11 +355,18 @@ async fn handle_delivery(
                     f.get_or_insert_with(|| error.to_string());
                 }
                 stopping.cancel();
-                stats.requeued.fetch_add(1, Ordering::Relaxed);
+                metrics.job_settled(JobOutcome::Requeued);
                 delivery.requeue().await
             }
         },
     };
+    if let Some(llm_time) = llm_time {
+        let took = started.elapsed();
+        metrics.job_seconds.observe(took);
+        metrics
+            .job_overhead_seconds
+            .observe(took.saturating_sub(llm_time));
+    }
     if let Err(e) = settled {
         tracing::warn!(error.message = %e, "could not settle the delivery; the broker will redeliver it");
     }

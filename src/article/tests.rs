@@ -436,3 +436,26 @@ fn the_title_as_first_sentence_an_answer_in_another_language_and_placeholders_ar
         "Spanish 'todo' is a word, not a marker: {v:?}"
     );
 }
+
+#[test]
+fn the_cost_is_recorded_as_a_plain_decimal_and_reads_back_the_same() {
+    for (cost, written) in [
+        (0.000_001_2, "  costUsd: 0.000001\n"),
+        (0.012_345_67, "  costUsd: 0.012346\n"),
+        (0.0, "  costUsd: 0.0\n"),
+        (3.0, "  costUsd: 3.0\n"),
+    ] {
+        let mut a = article_for("T");
+        a.frontmatter.ai.cost_usd = Some(crate::cost::round_usd(cost));
+        let md = a.to_markdown().unwrap();
+        assert!(md.contains(written), "{md}");
+        let completion = md.find("  completionTokens:").unwrap();
+        assert!(completion < md.find("  costUsd:").unwrap(), "{md}");
+        assert_eq!(
+            parse_frontmatter(&md).unwrap().ai.cost_usd,
+            a.frontmatter.ai.cost_usd
+        );
+    }
+    let unpriced = article_for("T").to_markdown().unwrap();
+    assert!(!unpriced.contains("costUsd"), "{unpriced}");
+}

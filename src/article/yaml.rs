@@ -76,7 +76,18 @@ fn flow(value: &Value) -> String {
     match value {
         Value::Null => "null".to_owned(),
         Value::Bool(b) => b.to_string(),
-        Value::Number(n) => n.to_string(),
+        // Rust's `Display` for floats never uses an exponent ("1e-6" is not a YAML 1.1 float).
+        Value::Number(n) => match n.as_f64() {
+            Some(f) if n.is_f64() && f.is_finite() => {
+                let text = format!("{f}");
+                if text.contains('.') {
+                    text
+                } else {
+                    format!("{text}.0")
+                }
+            }
+            _ => n.to_string(),
+        },
         Value::String(s) => scalar(s),
         Value::Array(items) => {
             let inner: Vec<String> = items.iter().map(flow).collect();

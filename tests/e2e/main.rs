@@ -16,6 +16,8 @@ mod enqueue;
 mod faults;
 /// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.
 mod llm;
+/// `/metrics`, `/healthz`, `/readyz`; token cost; rate-limit pacing and provider headers.
+mod observability;
 /// Article quality: invented figures and names make drafts with the claims, restatements do
 /// not; clean text; the wrong language; `rewriter audit`.
 mod quality;

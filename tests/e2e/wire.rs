@@ -28,7 +28,7 @@ async fn ask_for_the_overview(env: &TestEnv) -> Result<rewriter::llm::Answer, Ll
     let set = library.get(library.current()).unwrap();
     let calls = set.render(&sample_headline()).unwrap();
     let overview = calls.iter().find(|c| c.spec.name == "overview").unwrap();
-    let client = LlmClient::new(&settings.llm).unwrap();
+    let client = LlmClient::new(&settings.llm, Default::default()).unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     client
         .complete(set, overview, deadline, |_| Verdict::default())

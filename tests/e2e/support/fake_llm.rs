@@ -111,6 +111,12 @@ impl FakeLlm {
         lock(&self.state.received).clone()
     }
 
+    /// Whether [`FakeLlm::received`] records bodies (on by default); a long
+    /// benchmark turns it off to keep its memory flat.
+    pub fn set_keep_bodies(&self, keep: bool) {
+        self.state.keep_bodies.store(keep, Ordering::Relaxed);
+    }
+
     /// When each chat-completion request arrived (its body read), faulted ones
     /// included, in arrival order.
     pub fn arrivals(&self) -> Vec<Instant> {
@@ -206,6 +212,7 @@ struct State {
     max_concurrent: AtomicUsize,
     next_id: AtomicU64,
     received: Mutex<Vec<Value>>,
+    keep_bodies: std::sync::atomic::AtomicBool,
     arrivals: Mutex<Vec<Instant>>,
     latency: Mutex<Duration>,
     faults: Mutex<VecDeque<Fault>>,
@@ -224,6 +231,7 @@ impl State {
             max_concurrent: AtomicUsize::new(0),
             next_id: AtomicU64::new(0),
             received: Mutex::new(Vec::new()),
+            keep_bodies: std::sync::atomic::AtomicBool::new(true),
             arrivals: Mutex::new(Vec::new()),
             latency: Mutex::new(Duration::ZERO),
             faults: Mutex::new(VecDeque::new()),
@@ -582,7 +590,9 @@ async fn handle_chat(state: &State, body: &[u8]) -> Option<Response> {
     lock(&state.arrivals).push(Instant::now());
     let request = match serde_json::from_slice::<Value>(body) {
         Ok(request) => {
-            lock(&state.received).push(request.clone());
+            if state.keep_bodies.load(Ordering::Relaxed) {
+                lock(&state.received).push(request.clone());
+            }
             request
         }
         Err(e) => {

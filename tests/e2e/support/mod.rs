@@ -98,7 +98,8 @@ impl TestEnv {
     /// Builds and runs a worker in this process, as `main` does.
     pub async fn spawn_worker(&self) -> RunningWorker {
         let worker = Worker::build(self.settings()).await.expect("worker builds");
-        let stats = worker.stats();
+        let metrics = worker.metrics();
+        let metrics_addr = worker.metrics_addr();
         let (stop, stopped) = oneshot::channel::<()>();
         let handle = tokio::spawn(worker.run_until(async {
             let _ = stopped.await;
@@ -106,7 +107,8 @@ impl TestEnv {
         RunningWorker {
             stop: Some(stop),
             handle,
-            stats,
+            metrics,
+            metrics_addr,
         }
     }
 
@@ -291,18 +293,15 @@ impl Drop for TestEnv {
 pub struct RunningWorker {
     stop: Option<oneshot::Sender<()>>,
     handle: JoinHandle<Result<RunSummary, rewriter::worker::WorkerError>>,
-    pub stats: std::sync::Arc<rewriter::worker::Stats>,
+    pub metrics: std::sync::Arc<rewriter::metrics::Metrics>,
+    /// Where it serves /metrics, when REWRITER_METRICS_ADDR was set.
+    pub metrics_addr: Option<std::net::SocketAddr>,
 }
 
 impl RunningWorker {
     /// Jobs settled so far (written, skipped, dead-lettered or requeued).
     pub fn settled(&self) -> u64 {
-        use std::sync::atomic::Ordering::Relaxed;
-        let s = &self.stats;
-        s.written.load(Relaxed)
-            + s.already_written.load(Relaxed)
-            + s.dead_lettered.load(Relaxed)
-            + s.requeued.load(Relaxed)
+        self.metrics.settled()
     }
 
     /// Waits until `n` jobs are settled, or panics after `timeout`.

@@ -1,0 +1,576 @@
+//! What a worker counts and times, and its Prometheus text exposition.
+//!
+//! One [`Metrics`] per process, shared by reference (`Arc`) between the worker loop, its tasks,
+//! the pipeline and the LLM client. Everything on the hot path is a relaxed atomic add; only
+//! the per-prompt-version totals (tokens, cost) take a short lock, once per article. Nothing
+//! here does I/O: [`crate::health`] serves [`Metrics::render`].
+//!
+//! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms, base units).
+
+use std::collections::BTreeMap;
+use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
+use std::sync::{Mutex, PoisonError};
+use std::time::Duration;
+
+use crate::job::PromptVersion;
+
+/// Bucket upper bounds (seconds) for LLM request and job durations.
+const SLOW_BUCKETS: &[f64] = &[
+    0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 120.0, 300.0,
+];
+
+/// Bucket upper bounds (seconds) for the time a job spends outside the LLM: fine at the low
+/// end, where a healthy worker lives.
+const FAST_BUCKETS: &[f64] = &[
+    0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5,
+    1.0, 5.0, 30.0,
+];
+
+/// Bucket upper bounds (seconds) for queue lag: from publish to delivery.
+const LAG_BUCKETS: &[f64] = &[
+    0.1, 1.0, 5.0, 15.0, 60.0, 300.0, 900.0, 3600.0, 14_400.0, 86_400.0,
+];
+
+/// How a job ended, as counted in `rewriter_jobs_total{outcome}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum JobOutcome {
+    Written,
+    AlreadyWritten,
+    DeadLettered,
+    Requeued,
+}
+
+impl JobOutcome {
+    const ALL: [Self; 4] = [
+        Self::Written,
+        Self::AlreadyWritten,
+        Self::DeadLettered,
+        Self::Requeued,
+    ];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Written => "written",
+            Self::AlreadyWritten => "already_written",
+            Self::DeadLettered => "dead_lettered",
+            Self::Requeued => "requeued",
+        }
+    }
+}
+
+/// How one LLM HTTP request ended, as counted in `rewriter_llm_requests_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RequestResult {
+    /// An answer arrived (whether or not it then passed the checks).
+    Ok,
+    /// Rate limited (429).
+    RateLimited,
+    /// Any other transient failure: 5xx, timeout, dropped connection, garbled body.
+    Failed,
+    /// Refused for good (4xx other than 429).
+    Refused,
+}
+
+impl RequestResult {
+    const ALL: [Self; 4] = [Self::Ok, Self::RateLimited, Self::Failed, Self::Refused];
+
+    fn label(self) -> &'static str {
+        match self {
+            Self::Ok => "ok",
+            Self::RateLimited => "rate_limited",
+            Self::Failed => "failed",
+            Self::Refused => "refused",
+        }
+    }
+
+    fn index(self) -> usize {
+        match self {
+            Self::Ok => 0,
+            Self::RateLimited => 1,
+            Self::Failed => 2,
+            Self::Refused => 3,
+        }
+    }
+}
+
+/// Tokens and money spent under one prompt version.
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct VersionTotals {
+    pub articles: u64,
+    pub prompt_tokens: u64,
+    pub completion_tokens: u64,
+    /// In US dollars; only articles whose models have a price contribute.
+    pub cost_usd: f64,
+}
+
+/// A counter snapshot of what a worker did, for logs and tests.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct RunSummary {
+    pub written: u64,
+    pub already_written: u64,
+    pub dead_lettered: u64,
+    pub requeued: u64,
+    pub reconnects: u64,
+}
+
+/// A histogram with fixed buckets, safe to observe from any task.
+#[derive(Debug)]
+pub struct Histogram {
+    bounds: &'static [f64],
+    /// One per bound, plus `+Inf`; not cumulative (the exposition sums them).
+    counts: Vec<AtomicU64>,
+    sum_nanos: AtomicU64,
+}
+
+impl Histogram {
+    fn new(bounds: &'static [f64]) -> Self {
+        Self {
+            bounds,
+            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
+            sum_nanos: AtomicU64::new(0),
+        }
+    }
+
+    pub fn observe(&self, d: Duration) {
+        let secs = d.as_secs_f64();
+        let i = self
+            .bounds
+            .iter()
+            .position(|b| secs <= *b)
+            .unwrap_or(self.bounds.len());
+        if let Some(c) = self.counts.get(i) {
+            c.fetch_add(1, Ordering::Relaxed);
+        }
+        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
+        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    pub fn count(&self) -> u64 {
+        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// The `q` quantile (0..=1), interpolated linearly inside its bucket as Prometheus'
+    /// `histogram_quantile` does; `None` without observations.
+    pub fn quantile(&self, q: f64) -> Option<f64> {
+        let counts: Vec<u64> = self
+            .counts
+            .iter()
+            .map(|c| c.load(Ordering::Relaxed))
+            .collect();
+        quantile(self.bounds, &counts, q)
+    }
+
+    fn render(&self, out: &mut String, name: &str, labels: &str) {
+        let mut cumulative = 0;
+        let sep = if labels.is_empty() { "" } else { "," };
+        for (i, bound) in self.bounds.iter().enumerate() {
+            cumulative += self.counts[i].load(Ordering::Relaxed);
+            let _ = writeln!(
+                out,
+                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
+            );
+        }
+        cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
+        let _ = writeln!(
+            out,
+            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cumulative}"
+        );
+        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
+        let braces = if labels.is_empty() {
+            String::new()
+        } else {
+            format!("{{{labels}}}")
+        };
+        let _ = writeln!(out, "{name}_sum{braces} {sum}");
+        let _ = writeln!(out, "{name}_count{braces} {cumulative}");
+    }
+}
+
+/// Prometheus' `histogram_quantile` over non-cumulative bucket counts (last = `+Inf`).
+pub fn quantile(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> {
+    let total: u64 = counts.iter().sum();
+    if total == 0 {
+        return None;
+    }
+    let rank = q.clamp(0.0, 1.0) * total as f64;
+    let mut below = 0u64;
+    for (i, &n) in counts.iter().enumerate() {
+        if n > 0 && (below + n) as f64 >= rank {
+            let Some(&upper) = bounds.get(i) else {
+                // In +Inf: the highest finite bound is the best answer there is.
+                return bounds.last().copied();
+            };
+            let lower = if i == 0 { 0.0 } else { bounds[i - 1] };
+            let into = ((rank - below as f64) / n as f64).clamp(0.0, 1.0);
+            return Some(lower + (upper - lower) * into);
+        }
+        below += n;
+    }
+    bounds.last().copied()
+}
+
+/// Every metric of one process.
+#[derive(Debug)]
+pub struct Metrics {
+    jobs: [AtomicU64; 4],
+    in_flight: AtomicI64,
+    reconnects: AtomicU64,
+    broker_connected: AtomicBool,
+    queue_ready: AtomicI64,
+    llm_requests: [AtomicU64; 4],
+    llm_reasks: AtomicU64,
+    pacing_wait_nanos: AtomicU64,
+    pub llm_request_seconds: Histogram,
+    pub job_seconds: Histogram,
+    /// A job's time minus its time in (and waiting for) LLM requests.
+    pub job_overhead_seconds: Histogram,
+    pub queue_lag_seconds: Histogram,
+    versions: Mutex<BTreeMap<PromptVersion, VersionTotals>>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        Self {
+            jobs: Default::default(),
+            in_flight: AtomicI64::new(0),
+            reconnects: AtomicU64::new(0),
+            broker_connected: AtomicBool::new(false),
+            queue_ready: AtomicI64::new(-1),
+            llm_requests: Default::default(),
+            llm_reasks: AtomicU64::new(0),
+            pacing_wait_nanos: AtomicU64::new(0),
+            llm_request_seconds: Histogram::new(SLOW_BUCKETS),
+            job_seconds: Histogram::new(SLOW_BUCKETS),
+            job_overhead_seconds: Histogram::new(FAST_BUCKETS),
+            queue_lag_seconds: Histogram::new(LAG_BUCKETS),
+            versions: Mutex::new(BTreeMap::new()),
+        }
+    }
+
+    pub fn job_settled(&self, outcome: JobOutcome) {
+        let i = JobOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(0);
+        self.jobs[i].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn jobs(&self, outcome: JobOutcome) -> u64 {
+        let i = JobOutcome::ALL
+            .iter()
+            .position(|o| *o == outcome)
+            .unwrap_or(0);
+        self.jobs[i].load(Ordering::Relaxed)
+    }
+
+    /// Jobs settled in any way so far.
+    pub fn settled(&self) -> u64 {
+        self.jobs.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+    }
+
+    /// Counts a job in flight until the guard is dropped.
+    pub fn job_started(&self) -> InFlight<'_> {
+        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        InFlight(self)
+    }
+
+    pub fn reconnected(&self) {
+        self.reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn set_broker_connected(&self, yes: bool) {
+        self.broker_connected.store(yes, Ordering::Relaxed);
+    }
+
+    pub fn broker_connected(&self) -> bool {
+        self.broker_connected.load(Ordering::Relaxed)
+    }
+
+    pub fn set_queue_ready(&self, n: u32) {
+        self.queue_ready.store(i64::from(n), Ordering::Relaxed);
+    }
+
+    pub fn llm_request(&self, result: RequestResult, took: Duration) {
+        self.llm_requests[result.index()].fetch_add(1, Ordering::Relaxed);
+        if result == RequestResult::Ok {
+            self.llm_request_seconds.observe(took);
+        }
+    }
+
+    pub fn llm_requests(&self, result: RequestResult) -> u64 {
+        self.llm_requests[result.index()].load(Ordering::Relaxed)
+    }
+
+    pub fn llm_reasked(&self) {
+        self.llm_reasks.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn paced(&self, waited: Duration) {
+        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
+        self.pacing_wait_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// Adds one written article's tokens and cost to its prompt version's totals.
+    pub fn article_written(
+        &self,
+        version: PromptVersion,
+        prompt_tokens: u64,
+        completion_tokens: u64,
+        cost_usd: Option<f64>,
+    ) {
+        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
+        let totals = versions.entry(version).or_default();
+        totals.articles += 1;
+        totals.prompt_tokens += prompt_tokens;
+        totals.completion_tokens += completion_tokens;
+        totals.cost_usd += cost_usd.unwrap_or(0.0);
+    }
+
+    pub fn version_totals(&self) -> BTreeMap<PromptVersion, VersionTotals> {
+        self.versions
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    pub fn summary(&self) -> RunSummary {
+        RunSummary {
+            written: self.jobs(JobOutcome::Written),
+            already_written: self.jobs(JobOutcome::AlreadyWritten),
+            dead_lettered: self.jobs(JobOutcome::DeadLettered),
+            requeued: self.jobs(JobOutcome::Requeued),
+            reconnects: self.reconnects.load(Ordering::Relaxed),
+        }
+    }
+
+    /// The Prometheus text exposition format (version 0.0.4).
+    pub fn render(&self, ready: bool) -> String {
+        let mut out = String::with_capacity(8 * 1024);
+        let _ = writeln!(
+            out,
+            "# HELP rewriter_jobs_total Jobs settled, by outcome.\n# TYPE rewriter_jobs_total counter"
+        );
+        for outcome in JobOutcome::ALL {
+            let _ = writeln!(
+                out,
+                "rewriter_jobs_total{{outcome=\"{}\"}} {}",
+                outcome.label(),
+                self.jobs(outcome)
+            );
+        }
+        let gauges = [
+            (
+                "rewriter_jobs_in_flight",
+                "Jobs being worked on now.",
+                self.in_flight.load(Ordering::Relaxed),
+            ),
+            (
+                "rewriter_queue_ready_messages",
+                "Jobs waiting in the queue at the last check (-1: not checked yet).",
+                self.queue_ready.load(Ordering::Relaxed),
+            ),
+            (
+                "rewriter_broker_connected",
+                "1 while the worker holds a connection to the broker.",
+                i64::from(self.broker_connected()),
+            ),
+            (
+                "rewriter_ready",
+                "1 when /readyz answers 200: broker connected, prompts loaded.",
+                i64::from(ready),
+            ),
+        ];
+        for (name, help, value) in gauges {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
+            );
+        }
+        let counters = [
+            (
+                "rewriter_broker_reconnects_total",
+                "Times the worker lost the broker and connected again.",
+                self.reconnects.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "rewriter_llm_reasks_total",
+                "Answers rejected (schema or article rules) and asked for again.",
+                self.llm_reasks.load(Ordering::Relaxed) as f64,
+            ),
+            (
+                "rewriter_llm_pacing_wait_seconds_total",
+                "Time requests waited for the rate limits (REWRITER_LLM_RPM/TPM, x-ratelimit-*).",
+                self.pacing_wait_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            ),
+        ];
+        for (name, help, value) in counters {
+            let _ = writeln!(
+                out,
+                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP rewriter_llm_requests_total LLM HTTP requests, by result (retries included).\n# TYPE rewriter_llm_requests_total counter"
+        );
+        for result in RequestResult::ALL {
+            let _ = writeln!(
+                out,
+                "rewriter_llm_requests_total{{result=\"{}\"}} {}",
+                result.label(),
+                self.llm_requests(result)
+            );
+        }
+        let histograms = [
+            (
+                "rewriter_llm_request_duration_seconds",
+                "Time of LLM requests that got an answer.",
+                &self.llm_request_seconds,
+            ),
+            (
+                "rewriter_job_duration_seconds",
+                "Time from delivery to settlement of jobs that wrote an article.",
+                &self.job_seconds,
+            ),
+            (
+                "rewriter_job_overhead_seconds",
+                "Time a written job spent outside LLM requests, their retries and pacing.",
+                &self.job_overhead_seconds,
+            ),
+            (
+                "rewriter_queue_lag_seconds",
+                "Time from publish (AMQP timestamp) to delivery.",
+                &self.queue_lag_seconds,
+            ),
+        ];
+        for (name, help, h) in histograms {
+            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
+            h.render(&mut out, name, "");
+        }
+        let versions = self.version_totals();
+        let _ = writeln!(
+            out,
+            "# HELP rewriter_articles_total Articles written, by prompt version.\n# TYPE rewriter_articles_total counter"
+        );
+        for (v, t) in &versions {
+            let _ = writeln!(
+                out,
+                "rewriter_articles_total{{prompt_version=\"{v}\"}} {}",
+                t.articles
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP rewriter_llm_tokens_total Tokens of written articles (every request), by prompt version and kind.\n# TYPE rewriter_llm_tokens_total counter"
+        );
+        for (v, t) in &versions {
+            let _ = writeln!(
+                out,
+                "rewriter_llm_tokens_total{{prompt_version=\"{v}\",kind=\"prompt\"}} {}\nrewriter_llm_tokens_total{{prompt_version=\"{v}\",kind=\"completion\"}} {}",
+                t.prompt_tokens, t.completion_tokens
+            );
+        }
+        let _ = writeln!(
+            out,
+            "# HELP rewriter_llm_cost_usd_total Money spent on written articles at the configured prices (REWRITER_PRICES), by prompt version.\n# TYPE rewriter_llm_cost_usd_total counter"
+        );
+        for (v, t) in &versions {
+            let _ = writeln!(
+                out,
+                "rewriter_llm_cost_usd_total{{prompt_version=\"{v}\"}} {}",
+                t.cost_usd
+            );
+        }
+        out
+    }
+}
+
+/// Holds one job in `rewriter_jobs_in_flight`.
+pub struct InFlight<'a>(&'a Metrics);
+
+impl Drop for InFlight<'_> {
+    fn drop(&mut self) {
+        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn histograms_are_cumulative_in_the_exposition() {
+        let m = Metrics::new();
+        m.llm_request(RequestResult::Ok, Duration::from_millis(3));
+        m.llm_request(RequestResult::Ok, Duration::from_millis(200));
+        m.llm_request(RequestResult::RateLimited, Duration::from_millis(1));
+        let text = m.render(true);
+        assert!(text.contains("rewriter_llm_request_duration_seconds_bucket{le=\"0.005\"} 1\n"));
+        assert!(text.contains("rewriter_llm_request_duration_seconds_bucket{le=\"0.25\"} 2\n"));
+        assert!(text.contains("rewriter_llm_request_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
+        assert!(text.contains("rewriter_llm_request_duration_seconds_count 2\n"));
+        assert!(text.contains("rewriter_llm_requests_total{result=\"rate_limited\"} 1\n"));
+        assert!(text.contains("rewriter_ready 1\n"));
+    }
+
+    #[test]
+    fn every_sample_line_belongs_to_a_declared_family() {
+        let m = Metrics::new();
+        m.article_written(PromptVersion::new(2).unwrap(), 100, 50, Some(0.25));
+        m.job_settled(JobOutcome::Written);
+        let text = m.render(false);
+        let mut declared = Vec::new();
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("# TYPE ") {
+                declared.push(rest.split(' ').next().unwrap().to_owned());
+                continue;
+            }
+            if line.starts_with('#') {
+                continue;
+            }
+            let name = line.split(['{', ' ']).next().unwrap();
+            let family = ["_bucket", "_sum", "_count"]
+                .iter()
+                .find_map(|s| name.strip_suffix(s))
+                .filter(|base| declared.iter().any(|d| d == base))
+                .unwrap_or(name);
+            assert!(declared.iter().any(|d| d == family), "{line}");
+            let value = line.rsplit(' ').next().unwrap();
+            assert!(value.parse::<f64>().is_ok(), "{line}");
+        }
+        assert!(
+            text.contains("rewriter_llm_tokens_total{prompt_version=\"2\",kind=\"prompt\"} 100\n")
+        );
+        assert!(text.contains("rewriter_llm_cost_usd_total{prompt_version=\"2\"} 0.25\n"));
+        assert!(text.contains("rewriter_jobs_total{outcome=\"written\"} 1\n"));
+    }
+
+    #[test]
+    fn quantiles_interpolate_inside_the_bucket() {
+        let bounds = [1.0, 2.0, 4.0];
+        assert_eq!(quantile(&bounds, &[0, 0, 0, 0], 0.5), None);
+        // 10 in (1, 2]: the median is the middle of that bucket.
+        assert_eq!(quantile(&bounds, &[0, 10, 0, 0], 0.5), Some(1.5));
+        assert_eq!(quantile(&bounds, &[10, 0, 0, 0], 1.0), Some(1.0));
+        // Beyond the last bound: the last bound.
+        assert_eq!(quantile(&bounds, &[0, 0, 0, 5], 0.99), Some(4.0));
+    }
+
+    #[test]
+    fn the_in_flight_gauge_follows_its_guards() {
+        let m = Metrics::new();
+        let a = m.job_started();
+        let b = m.job_started();
+        assert!(m.render(true).contains("rewriter_jobs_in_flight 2\n"));
+        drop(a);
+        drop(b);
+        assert!(m.render(true).contains("rewriter_jobs_in_flight 0\n"));
+    }
+}
