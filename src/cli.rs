@@ -6,6 +6,7 @@
 //! prompt set broken).
 
 mod audit;
+mod cost;
 mod dead;
 mod diff;
 mod enqueue;
@@ -38,6 +39,7 @@ pub const COMMANDS: &[&str] = &[
     "diff",
     "dead",
     "audit",
+    "cost",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -116,6 +118,18 @@ pub enum Command {
     /// DIR defaults to $REWRITER_OUT/articles; a versions/<id>/ folder works too. Exits 1 when
     /// any article breaks the contract (drafts do not), so a site's CI can run it.
     Audit(AuditArgs),
+    /// What the stored articles cost, per prompt version: every versions/<id>/v<N>.md, its
+    /// tokens and recorded ai.costUsd, and the same tokens at the current REWRITER_PRICES.
+    ///
+    /// Files that cannot be read or parsed are named on standard error and the exit code is 1.
+    Cost(CostArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CostArgs {
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -259,6 +273,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Diff(args) => diff::run(&settings, args).await,
         Command::Dead(args) => dead::run(&settings, args).await,
         Command::Audit(args) => audit::run(&settings, args),
+        Command::Cost(args) => cost::run(&settings, args).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

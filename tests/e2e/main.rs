@@ -8,6 +8,8 @@
 /// Shared harness: `TestEnv`, the fake LLM, the article contract checker.
 mod support;
 
+/// `rewriter cost`: tokens and money per prompt version, as recorded and at current prices.
+mod cost;
 /// `docker-compose.yml`, `queue/` and the `Dockerfile` agree with the code.
 mod deployment;
 /// `rewriter enqueue`: confirms, rejected lines with their numbers, exit codes.
