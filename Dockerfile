@@ -52,6 +52,11 @@ COPY prompts /app/prompts
 WORKDIR /app
 ENV REWRITER_PROMPTS=/app/prompts \
     REWRITER_OUT=/data/content
+# The worker's /metrics, /healthz and /readyz, when REWRITER_METRICS_ADDR=0.0.0.0:9100 (as
+# docker-compose.yml sets it); `rewriter health` is the health check, as the image has no curl.
+# Not set here: the endpoint stays opt-in, as outside a container, and an image default would
+# also open it in every one-off `docker run` and make two workers on one host network collide.
+EXPOSE 9100
 VOLUME /data
 USER rewriter:rewriter
 

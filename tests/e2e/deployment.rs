@@ -1,10 +1,14 @@
 //! The deployment files agree with the code: `queue/definitions.json` declares the queues exactly
 //! as `rewriter::queue::topology` does (RabbitMQ refuses a redeclare with other arguments),
-//! `docker-compose.yml` runs subcommands the binary has with only variables it reads, and the
+//! `docker-compose.yml` runs subcommands the binary has with only variables it reads, its
+//! worker health check is `rewriter health` on a port the Dockerfile exposes, and the
 //! Dockerfile ships the prompts. Static checks on files; no Docker engine is needed.
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
+use clap::{CommandFactory, Parser};
+use rewriter::cli::{Cli, Command};
 use serde_json::Value as Json;
 use serde_yaml::Value as Yaml;
 
@@ -110,6 +114,14 @@ fn command_words(service: &Yaml) -> Vec<String> {
         Some(Yaml::String(line)) => line.split_whitespace().map(str::to_owned).collect(),
         other => panic!("expected a command, found {other:?}"),
     }
+}
+
+/// A Compose duration written in whole seconds (`45s`), as seconds.
+fn whole_seconds(value: &Yaml, what: &str) -> u64 {
+    let text = yaml_scalar(value);
+    text.strip_suffix('s')
+        .and_then(|s| s.parse().ok())
+        .unwrap_or_else(|| panic!("{what} {text:?} is not whole seconds"))
 }
 
 /// A service's volumes as `(source, target)`, in either Compose form (short or long).
@@ -390,6 +402,109 @@ fn compose_gives_the_worker_time_to_finish_jobs_in_flight() {
         shutdown_grace_secs < stop_grace_secs,
         "the worker's own grace ({shutdown_grace_secs}s) must end before Docker's SIGKILL \
          ({stop_grace_secs}s)"
+    );
+}
+
+#[test]
+fn compose_worker_health_check_asks_its_own_binary_whether_the_worker_is_ready() {
+    // Arrange
+    let compose = compose();
+    let healthcheck = service(&compose, "worker")
+        .get("healthcheck")
+        .expect("the worker has a healthcheck");
+    let instructions = dockerfile_instructions();
+
+    // Act
+    let test: Vec<String> = healthcheck
+        .get("test")
+        .and_then(Yaml::as_sequence)
+        .expect("healthcheck.test is a list")
+        .iter()
+        .map(yaml_scalar)
+        .collect();
+    let (form, argv) = test.split_first().expect("healthcheck.test is not empty");
+    let subcommands: Vec<String> = Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_owned())
+        .collect();
+    let parsed = Cli::try_parse_from(argv);
+    let timeout_secs = whole_seconds(
+        healthcheck.get("timeout").expect("a healthcheck timeout"),
+        "healthcheck.timeout",
+    );
+
+    // Assert
+    assert_eq!(form, "CMD", "the exec form: the binary itself, no shell");
+    assert_eq!(argv.first().map(String::as_str), Some("rewriter"));
+    assert!(
+        instructions
+            .iter()
+            .any(|i| i == "COPY --from=builder /usr/local/bin/rewriter /usr/local/bin/rewriter"),
+        "the image puts rewriter on the PATH"
+    );
+    assert_eq!(argv.get(1).map(String::as_str), Some("health"));
+    assert!(
+        subcommands.iter().any(|c| c == "health"),
+        "the binary has no subcommand health: {subcommands:?}"
+    );
+    assert!(
+        rewriter::cli::COMMANDS.contains(&"health"),
+        "cli::COMMANDS lacks health: {:?}",
+        rewriter::cli::COMMANDS
+    );
+    match parsed {
+        Ok(Cli {
+            command: Command::Health(args),
+        }) => {
+            assert!(
+                !args.live,
+                "the check asks for readiness (/readyz), not liveness"
+            );
+            assert_eq!(args.addr, None, "the check follows REWRITER_METRICS_ADDR");
+        }
+        other => panic!("{argv:?} is not a health command line: {other:?}"),
+    }
+    assert!(
+        timeout_secs > 3,
+        "`rewriter health` gives up after 3 s with its reason; Docker's timeout \
+         ({timeout_secs}s) must leave it that long"
+    );
+}
+
+#[test]
+fn compose_worker_serves_its_health_on_a_port_the_dockerfile_exposes() {
+    // Arrange
+    let compose = compose();
+    let worker = service(&compose, "worker");
+    let instructions = dockerfile_instructions();
+
+    // Act
+    let value = compose_default(&env_value(worker, "REWRITER_METRICS_ADDR"));
+    let settings = rewriter::config::Settings::from_map(&HashMap::from([(
+        "REWRITER_METRICS_ADDR".to_owned(),
+        value.clone(),
+    )]))
+    .unwrap_or_else(|e| panic!("the code refuses REWRITER_METRICS_ADDR={value}: {e}"));
+    let addr = settings
+        .metrics_addr
+        .unwrap_or_else(|| panic!("REWRITER_METRICS_ADDR={value:?} turns the endpoint off"));
+    let exposed: Vec<u16> = instructions
+        .iter()
+        .filter_map(|i| i.strip_prefix("EXPOSE "))
+        .flat_map(str::split_whitespace)
+        .filter_map(|port| port.trim_end_matches("/tcp").parse().ok())
+        .collect();
+
+    // Assert
+    assert!(
+        addr.ip().is_unspecified(),
+        "{addr}: the worker must listen on every interface, for Prometheus on the compose \
+         network (the health check reaches it on the loopback)"
+    );
+    assert!(
+        exposed.contains(&addr.port()),
+        "the Dockerfile EXPOSEs {exposed:?}, not the worker's port {}",
+        addr.port()
     );
 }
 

@@ -201,3 +201,66 @@ async fn no_requests_remaining_in_the_providers_headers_holds_the_next_request_u
     }
     assert!(started.elapsed() >= Duration::from_millis(1350));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn rewriter_health_passes_while_the_worker_runs_and_fails_once_it_stopped() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_METRICS_ADDR", "127.0.0.1:0");
+    let worker = env.spawn_worker().await;
+    let addr = worker
+        .metrics_addr
+        .expect("the worker serves metrics")
+        .to_string();
+    // The binary blocks this thread while the worker answers it from the runtime's others.
+    let health = |extra: &[&str]| {
+        let args: Vec<&str> = ["health", "--addr", addr.as_str()]
+            .into_iter()
+            .chain(extra.iter().copied())
+            .collect();
+        tokio::task::block_in_place(|| env.run(&args, ""))
+    };
+
+    // The worker is ready once it has connected to the broker and is consuming.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !worker.metrics.broker_connected() {
+        assert!(Instant::now() < deadline, "the worker connects within 10 s");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Act
+    let ready = health(&[]);
+    let live = health(&["--live"]);
+    worker.stop().await;
+    let stopped = health(&[]);
+
+    // Assert
+    assert_eq!(ready.status.code(), Some(0), "{ready:?}");
+    assert!(
+        String::from_utf8_lossy(&ready.stdout).contains("broker: connected"),
+        "{ready:?}"
+    );
+    assert_eq!(live.status.code(), Some(0), "{live:?}");
+    assert_eq!(stopped.status.code(), Some(1), "{stopped:?}");
+    let reason = String::from_utf8_lossy(&stopped.stderr);
+    assert!(
+        reason.contains(&format!("http://{addr}/readyz")),
+        "the reason names what was asked: {reason}"
+    );
+}
+
+#[tokio::test]
+async fn rewriter_health_without_an_address_is_a_setting_error() {
+    // Arrange
+    let env = TestEnv::new().await;
+
+    // Act
+    let output = env.run(&["health"], "");
+
+    // Assert
+    assert_eq!(output.status.code(), Some(2), "{output:?}");
+    assert!(
+        String::from_utf8_lossy(&output.stderr).contains("REWRITER_METRICS_ADDR"),
+        "{output:?}"
+    );
+}
