@@ -10,6 +10,7 @@ mod cost;
 mod dead;
 mod diff;
 mod enqueue;
+mod health;
 mod input;
 mod progress;
 mod promote;
@@ -40,6 +41,7 @@ pub const COMMANDS: &[&str] = &[
     "dead",
     "audit",
     "cost",
+    "health",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -55,6 +57,8 @@ Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to
   REWRITER_CONCURRENCY      jobs in flight per worker or rewrite [default: 8]
   REWRITER_LLM_TIMEOUT_SECS one LLM request's timeout [default: 120]
   REWRITER_LLM_MAX_ATTEMPTS attempts per LLM call on transient failures [default: 10]
+  REWRITER_METRICS_ADDR     where the worker serves /metrics, /healthz, /readyz, e.g.
+                            0.0.0.0:9100 (rewriter health asks it) [default: off]
   REWRITER_SHUTDOWN_GRACE_SECS  time jobs in flight get after SIGTERM [default: 30]
   REWRITER_LOG_FORMAT       pretty or json [default: pretty]
   REWRITER_FAITHFULNESS     figures, dates, tickers or names the headline lacks: flag (draft),
@@ -123,6 +127,22 @@ pub enum Command {
     ///
     /// Files that cannot be read or parsed are named on standard error and the exit code is 1.
     Cost(CostArgs),
+    /// Ask a worker's operations endpoint whether it is ready (GET /readyz), for health checks.
+    ///
+    /// The address is --addr or REWRITER_METRICS_ADDR (0.0.0.0 or [::] there means the loopback
+    /// of that family). Exits 0 on HTTP 200, 1 on any other answer or none within 3 s (the
+    /// reason on standard error), 2 when no address is configured. Needs no curl in the image.
+    Health(HealthArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct HealthArgs {
+    /// Ask whether the process is alive (GET /healthz) rather than ready.
+    #[arg(long)]
+    pub live: bool,
+    /// The endpoint to ask [default: REWRITER_METRICS_ADDR].
+    #[arg(long, value_name = "HOST:PORT", value_parser = health::parse_addr)]
+    pub addr: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -263,6 +283,8 @@ fn parse_version(s: &str) -> Result<PromptVersion, String> {
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     let result = match cli.command {
+        // Its own exit codes: 2 also when no address is configured.
+        Command::Health(args) => return health::run(&settings, args).await,
         Command::Worker(args) => worker::run(settings, args).await,
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,
