@@ -60,6 +60,10 @@ struct Args {
     /// Keep the output folder (printed) instead of deleting it.
     #[arg(long)]
     keep: bool,
+    /// Run the worker under this command (split at spaces), e.g.
+    /// "valgrind --tool=massif --massif-out-file=massif.out" to see where its memory goes.
+    #[arg(long)]
+    wrap: Option<String>,
     /// Record the worker with `perf record` (cpu-clock, DWARF call graphs) over the measured
     /// window into this file; `perf report -i FILE` reads it.
     #[arg(long)]
@@ -73,10 +77,7 @@ fn main() -> ExitCode {
         return worker_child();
     }
     let args = Args::parse();
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match rewriter::cli::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: {e}");
@@ -107,10 +108,7 @@ fn worker_child() -> ExitCode {
         std::io::stderr,
     );
     let cli = <rewriter::cli::Cli as Parser>::parse_from(["rewriter", "worker"]);
-    match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    match rewriter::cli::runtime() {
         Ok(rt) => rt.block_on(rewriter::cli::run(cli, settings)),
         Err(_) => ExitCode::from(3),
     }
@@ -148,10 +146,20 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     );
 
     let port = free_port()?;
-    let mut cmd = Command::new(std::env::current_exe()?);
+    let exe = std::env::current_exe()?;
+    let mut cmd = match &args.wrap {
+        Some(wrapper) => {
+            let mut words = wrapper.split_whitespace();
+            let mut cmd = Command::new(words.next().context("--wrap is empty")?);
+            cmd.args(words).arg(exe);
+            cmd
+        }
+        None => Command::new(exe),
+    };
     cmd.arg(CHILD_FLAG)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .env("AMQP_URL", amqp)
         .env("REWRITER_QUEUE", &queue)
         .env("OPENAI_BASE_URL", llm.base_url())
@@ -269,6 +277,7 @@ async fn measure(
         tokio::time::sleep(Duration::from_millis(100)).await;
     };
     let peak_rss_kib = status_kib(pid, "VmHWM")?;
+    let (anon_kib, file_kib) = (status_kib(pid, "RssAnon")?, status_kib(pid, "RssFile")?);
     if let Some(perf) = &mut perf {
         let _ = Command::new("kill")
             .args(["-INT", &perf.id().to_string()])
@@ -337,8 +346,10 @@ async fn measure(
     );
     let _ = writeln!(
         report,
-        "peak RSS          {:.1} MiB",
-        peak_rss_kib as f64 / 1024.0
+        "peak RSS          {:.1} MiB (at the end: {:.1} MiB anonymous, {:.1} MiB file-backed)",
+        peak_rss_kib as f64 / 1024.0,
+        anon_kib as f64 / 1024.0,
+        file_kib as f64 / 1024.0
     );
     let _ = write!(
         report,

@@ -62,7 +62,14 @@ pub struct Draft {
 
 /// One line, single spaces, trimmed.
 pub(crate) fn normalize_space(s: &str) -> String {
-    s.split_whitespace().collect::<Vec<_>>().join(" ")
+    let mut out = String::with_capacity(s.len());
+    for word in s.split_whitespace() {
+        if !out.is_empty() {
+            out.push(' ');
+        }
+        out.push_str(word);
+    }
+    out
 }
 
 /// Prose as the article prints it: HTML tags and entities, Markdown emphasis and heading marks

@@ -280,6 +280,19 @@ fn parse_version(s: &str) -> Result<PromptVersion, String> {
     PromptVersion::parse(s).map_err(|e| e.to_string())
 }
 
+/// Threads for blocking file work (writes, fsyncs, stats). Tokio's default, 512, lets a worker
+/// with hundreds of jobs in flight start a thread per concurrent save, each with its stack and
+/// allocator arena: more memory and context switches, no more throughput (see bench/README.md).
+pub const BLOCKING_THREADS: usize = 32;
+
+/// The async runtime every command runs on.
+pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .max_blocking_threads(BLOCKING_THREADS)
+        .build()
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     let result = match cli.command {

@@ -22,10 +22,7 @@ fn main() -> ExitCode {
         settings.log_filter.as_deref(),
         std::io::stderr,
     );
-    let runtime = match tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-    {
+    let runtime = match cli::runtime() {
         Ok(rt) => rt,
         Err(e) => {
             eprintln!("error: cannot start the async runtime: {e}");

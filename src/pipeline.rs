@@ -17,6 +17,7 @@ use std::time::{Duration, Instant};
 use chrono::Utc;
 use serde_json::{Map, Value};
 
+use crate::article::facts::Facts;
 use crate::article::{Article, ArticleError, Draft, Provenance, review};
 use crate::config::{Faithfulness, Settings};
 use crate::cost::PriceTable;
@@ -156,6 +157,7 @@ impl Pipeline {
         }
 
         let headline = &job.headline;
+        let facts = Facts::of_headline(headline);
         let headings = set.language(&headline.lang)?;
         let calls = set.render(headline)?;
         let deadline = Instant::now() + JOB_BUDGET;
@@ -175,18 +177,27 @@ impl Pipeline {
                 prompt: &call.user,
                 faithfulness: self.faithfulness == Faithfulness::Retry,
                 bounds: set.bounds,
+                facts: Some(&facts),
             };
             let answer = self
                 .llm
                 .complete(set, call, deadline, |value| review::check(value, &rules))
                 .await?;
-            // `retry` named the claims in the re-asks and its flaws already; `flag` judges the
-            // accepted answer only now, so its claims cost no extra request.
-            if self.faithfulness == Faithfulness::Flag {
-                flags.extend(review::faithfulness_flaws(&answer.value, headline));
-            }
-            if self.faithfulness != Faithfulness::Off {
-                for claim in review::unsupported_claims(&answer.value, headline) {
+            // `retry` named the claims in the re-asks and its flaws already (so a clean answer
+            // has none); `flag` judges the accepted answer only now, so its claims cost no
+            // extra request.
+            let judged = match self.faithfulness {
+                Faithfulness::Off => false,
+                Faithfulness::Retry => !answer.flaws.is_empty(),
+                Faithfulness::Flag => true,
+            };
+            if judged {
+                let (unsupported, flaws) =
+                    review::unsupported_and_flaws(&answer.value, headline, Some(&facts));
+                if self.faithfulness == Faithfulness::Flag {
+                    flags.extend(flaws);
+                }
+                for claim in unsupported {
                     if !claims.contains(&claim) {
                         claims.push(claim);
                     }

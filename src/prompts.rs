@@ -398,6 +398,11 @@ impl PromptSet {
     fn render_one(&self, template: &str, context: &Value) -> Result<String, PromptError> {
         self.registry
             .render(template, context)
+            // Handlebars starts every output at 8 KiB; a job in flight keeps its prompts.
+            .map(|mut text| {
+                text.shrink_to_fit();
+                text
+            })
             .map_err(|e| PromptError::Template {
                 file: self
                     .files

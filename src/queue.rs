@@ -38,6 +38,8 @@ pub const ATTEMPTS_HEADER: &str = "x-rewriter-attempts";
 pub enum QueueError {
     #[error("cannot connect to RabbitMQ at {url}: {source}")]
     Connect { url: String, source: lapin::Error },
+    #[error("AMQP_URL {url} is not an AMQP URL: {problem}")]
+    BadUrl { url: String, problem: String },
     #[error("RabbitMQ at {url} did not complete the connection within {}s", CONNECT_TIMEOUT.as_secs())]
     ConnectTimeout { url: String },
     #[error("RabbitMQ: {0}")]
@@ -104,6 +106,9 @@ fn field_table(arguments: &Map<String, Value>) -> FieldTable {
     table
 }
 
+/// The largest AMQP frame we ask for (bytes); bigger messages travel in several frames.
+pub const FRAME_MAX: u32 = 16 * 1024;
+
 /// A connection to the broker. Without automatic recovery: the worker reconnects itself,
 /// with backoff, and declares its topology again.
 pub struct Broker {
@@ -121,7 +126,17 @@ impl Broker {
     pub async fn connect_as(url: &SecretString, name: &str) -> Result<Self, QueueError> {
         let properties =
             ConnectionProperties::default().with_connection_name(LongString::from(name));
-        let connect = Connection::connect(url.expose_secret(), properties);
+        let mut uri: lapin::uri::AMQPUri =
+            url.expose_secret()
+                .parse()
+                .map_err(|problem: String| QueueError::BadUrl {
+                    url: safe_url(url.expose_secret()),
+                    problem,
+                })?;
+        // lapin keeps 32 frames of buffer each way; at RabbitMQ's default 128 KiB frames that
+        // is 8 MiB per connection for jobs of a few KiB. A URL's own frame_max still wins.
+        uri.query.frame_max.get_or_insert(FRAME_MAX);
+        let connect = Connection::connect_uri(uri, properties);
         let connection = match tokio::time::timeout(CONNECT_TIMEOUT, connect).await {
             Ok(Ok(connection)) => connection,
             Ok(Err(source)) => {

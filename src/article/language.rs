@@ -6,6 +6,9 @@
 //! such words and one language clearly leads; otherwise [`detect`] says nothing, so short or
 //! mixed texts are never flagged.
 
+use std::collections::HashMap;
+use std::sync::LazyLock;
+
 /// A language the detector knows: its tag and English name.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Detected {
@@ -161,17 +164,34 @@ pub fn detect(text: &str) -> Option<Detected> {
     if latin * 2 <= letters {
         return None;
     }
-    let words: Vec<String> = text
+    // One lookup per word in an index of every list (built once), not a scan of each list.
+    static INDEX: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(|| {
+        let mut index: HashMap<&'static str, Vec<usize>> = HashMap::new();
+        for (i, (_, _, list)) in STOPWORDS.iter().enumerate() {
+            for word in *list {
+                index.entry(word).or_default().push(i);
+            }
+        }
+        index
+    });
+    let mut hits = vec![0usize; STOPWORDS.len()];
+    let mut lower = String::new();
+    for word in text
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
-        .map(str::to_lowercase)
-        .collect();
+    {
+        lower.clear();
+        lower.extend(word.chars().flat_map(char::to_lowercase));
+        if let Some(languages) = INDEX.get(lower.as_str()) {
+            for &i in languages {
+                hits[i] += 1;
+            }
+        }
+    }
     let mut scores: Vec<(usize, &'static str, &'static str)> = STOPWORDS
         .iter()
-        .map(|(tag, name, list)| {
-            let hits = words.iter().filter(|w| list.contains(&w.as_str())).count();
-            (hits, *tag, *name)
-        })
+        .zip(&hits)
+        .map(|((tag, name, _), hits)| (*hits, *tag, *name))
         .collect();
     scores.sort_by_key(|s| std::cmp::Reverse(s.0));
     let (best, tag, name) = scores[0];

@@ -77,6 +77,9 @@ pub struct Review<'a> {
     /// off, the caller may still record them with [`unsupported_claims`].
     pub faithfulness: bool,
     pub bounds: Bounds,
+    /// The headline's [`Facts`], when the caller computed them once for all its calls;
+    /// `None`: computed per check.
+    pub facts: Option<&'a Facts>,
 }
 
 impl<'a> Review<'a> {
@@ -87,6 +90,7 @@ impl<'a> Review<'a> {
             prompt,
             faithfulness: true,
             bounds: Bounds::default(),
+            facts: None,
         }
     }
 }
@@ -118,6 +122,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         prompt,
         faithfulness,
         bounds,
+        facts,
     } = *review;
     let mut v = Verdict::default();
     let Some(fields) = answer.as_object() else {
@@ -226,7 +231,8 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
     let prompt_lower = normalize_space(prompt).to_lowercase();
     let mut seen_sentences: BTreeSet<String> = BTreeSet::new();
     if faithfulness {
-        v.flawed.extend(flaws_of(&unsupported_in(&prose, headline)));
+        v.flawed
+            .extend(flaws_of(&unsupported_in(&prose, headline, facts)));
     }
     for (field, text) in &prose {
         if let Some(problem) = text_problem(text) {
@@ -409,8 +415,19 @@ fn prose_of(answer: &Value) -> Vec<(String, String)> {
 
 /// Claims of the prose that the news item does not support, with their fields. Headings are
 /// in title case, so only their figures, dates and tickers are judged.
-fn unsupported_in(prose: &[(String, String)], headline: &Headline) -> Vec<(String, Claim)> {
-    let facts = Facts::of_headline(headline);
+fn unsupported_in(
+    prose: &[(String, String)],
+    headline: &Headline,
+    facts: Option<&Facts>,
+) -> Vec<(String, Claim)> {
+    let computed;
+    let facts = match facts {
+        Some(f) => f,
+        None => {
+            computed = Facts::of_headline(headline);
+            &computed
+        }
+    };
     let mut out: Vec<(String, Claim)> = Vec::new();
     for (field, text) in prose {
         for claim in facts.unsupported(text, &headline.lang, field != "heading") {
@@ -448,16 +465,28 @@ fn flaws_of(unsupported: &[(String, Claim)]) -> Vec<String> {
 /// The figures, dates, tickers and names of an answer that the news item does not support,
 /// as written, each once.
 pub fn unsupported_claims(answer: &Value, headline: &Headline) -> Vec<String> {
-    unsupported_in(&prose_of(answer), headline)
-        .into_iter()
-        .map(|(_, claim)| claim.text)
-        .collect()
+    unsupported_and_flaws(answer, headline, None).0
 }
 
 /// The flags [`check`] raises for unsupported claims, for a caller that judges faithfulness
 /// after the answer was accepted (the `flag` policy).
 pub fn faithfulness_flaws(answer: &Value, headline: &Headline) -> Vec<String> {
-    flaws_of(&unsupported_in(&prose_of(answer), headline))
+    unsupported_and_flaws(answer, headline, None).1
+}
+
+/// [`unsupported_claims`] and [`faithfulness_flaws`] in one pass, with the headline's facts
+/// if the caller has them.
+pub fn unsupported_and_flaws(
+    answer: &Value,
+    headline: &Headline,
+    facts: Option<&Facts>,
+) -> (Vec<String>, Vec<String>) {
+    let found = unsupported_in(&prose_of(answer), headline, facts);
+    let flaws = flaws_of(&found);
+    (
+        found.into_iter().map(|(_, claim)| claim.text).collect(),
+        flaws,
+    )
 }
 
 const STOPWORDS: &[&str] = &[
