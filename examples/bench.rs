@@ -159,6 +159,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     cmd.arg(CHILD_FLAG)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
+        // As the image runs it (Dockerfile); the caller's MALLOC_* settings win.
+        .env("MALLOC_ARENA_MAX", "2")
         .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
         .env("AMQP_URL", amqp)
         .env("REWRITER_QUEUE", &queue)
@@ -278,6 +280,7 @@ async fn measure(
     };
     let peak_rss_kib = status_kib(pid, "VmHWM")?;
     let (anon_kib, file_kib) = (status_kib(pid, "RssAnon")?, status_kib(pid, "RssFile")?);
+    let threads = status_kib(pid, "Threads")?;
     if let Some(perf) = &mut perf {
         let _ = Command::new("kill")
             .args(["-INT", &perf.id().to_string()])
@@ -346,7 +349,7 @@ async fn measure(
     );
     let _ = writeln!(
         report,
-        "peak RSS          {:.1} MiB (at the end: {:.1} MiB anonymous, {:.1} MiB file-backed)",
+        "peak RSS          {:.1} MiB (at the end: {:.1} MiB anonymous, {:.1} MiB file-backed, {threads} threads)",
         peak_rss_kib as f64 / 1024.0,
         anon_kib as f64 / 1024.0,
         file_kib as f64 / 1024.0
@@ -478,7 +481,7 @@ fn clock_ticks_per_second() -> f64 {
         .unwrap_or(100.0)
 }
 
-/// A `kB` field of `/proc/<pid>/status`.
+/// A numeric field of `/proc/<pid>/status` (sizes are in kB).
 fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let fields: HashMap<&str, &str> = status.lines().filter_map(|l| l.split_once(':')).collect();

@@ -283,7 +283,7 @@ fn parse_version(s: &str) -> Result<PromptVersion, String> {
 /// Threads for blocking file work (writes, fsyncs, stats). Tokio's default, 512, lets a worker
 /// with hundreds of jobs in flight start a thread per concurrent save, each with its stack and
 /// allocator arena: more memory and context switches, no more throughput (see bench/README.md).
-pub const BLOCKING_THREADS: usize = 32;
+pub const BLOCKING_THREADS: usize = 8;
 
 /// The async runtime every command runs on.
 pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {

@@ -237,7 +237,7 @@ impl LlmClient {
     ) -> Result<Answer, LlmError> {
         let models = self.models_for(set);
         let system: ChatCompletionRequestMessage = ChatCompletionRequestSystemMessage::from(
-            ChatCompletionRequestSystemMessageContent::Text(call.system.clone()),
+            ChatCompletionRequestSystemMessageContent::Text(call.system.to_string()),
         )
         .into();
         let user = |text: String| -> ChatCompletionRequestMessage {
@@ -246,7 +246,10 @@ impl LlmClient {
             ))
             .into()
         };
-        let mut messages = vec![system.clone(), user(call.user.clone())];
+        // One request per call, changed in place for a fallback model or a re-ask: a job in
+        // flight holds one copy of its prompts, not one per attempt.
+        let mut request =
+            self.request(set, call, &models[0], vec![system, user(call.user.clone())]);
         let mut usage = Usage::default();
         let mut requests = 0;
         let mut waiting = Duration::ZERO;
@@ -257,16 +260,11 @@ impl LlmClient {
         for ask in 1..=asks {
             let (reply, model) = loop {
                 let model = &models[model_index];
+                if request.model != *model {
+                    request.model.clone_from(model);
+                }
                 match self
-                    .send_with_retries(
-                        set,
-                        call,
-                        model,
-                        &messages,
-                        deadline,
-                        &mut requests,
-                        &mut waiting,
-                    )
+                    .send_with_retries(&request, call, deadline, &mut requests, &mut waiting)
                     .await
                 {
                     Ok(reply) => break (reply, model.clone()),
@@ -312,13 +310,13 @@ impl LlmClient {
                         // The re-ask replaces the user message rather than growing the
                         // conversation: small models have small context windows, and the
                         // problems named are what the model needs to hear.
-                        messages = vec![
-                            system.clone(),
-                            user(format!(
-                                "{}\n\nAn earlier answer to this request was rejected: {last_problems}. Write a new answer that avoids these problems.",
-                                call.user
-                            )),
-                        ];
+                        let reask = user(format!(
+                            "{}\n\nAn earlier answer to this request was rejected: {last_problems}. Write a new answer that avoids these problems.",
+                            call.user
+                        ));
+                        if let Some(last) = request.messages.last_mut() {
+                            *last = reask;
+                        }
                     }
                 }
             }
@@ -342,19 +340,16 @@ impl LlmClient {
 
     /// One answer from `model`, retrying transient failures. Adds the requests sent to
     /// `requests` and the time spent on them, their backoff and pacing to `waiting`.
-    #[allow(clippy::too_many_arguments)]
     async fn send_with_retries(
         &self,
-        set: &PromptSet,
+        request: &CreateChatCompletionRequest,
         call: &RenderedCall,
-        model: &str,
-        messages: &[ChatCompletionRequestMessage],
         deadline: Instant,
         requests: &mut u32,
         waiting: &mut Duration,
     ) -> Result<Reply, LlmError> {
-        let request = self.request(set, call, model, messages);
-        let prompt_chars: usize = messages.iter().map(message_len).sum();
+        let model = request.model.as_str();
+        let prompt_chars: usize = request.messages.iter().map(message_len).sum();
         let estimate = pacer::estimate_tokens(prompt_chars, call.spec.max_tokens);
         let mut attempt = 0;
         loop {
@@ -369,7 +364,7 @@ impl LlmClient {
             let result = self
                 .client
                 .chat()
-                .create_byot::<_, WireResponse>(&request)
+                .create_byot::<_, WireResponse>(request)
                 .await;
             let took = started.elapsed();
             *waiting += took;
@@ -450,12 +445,12 @@ impl LlmClient {
         set: &PromptSet,
         call: &RenderedCall,
         model: &str,
-        messages: &[ChatCompletionRequestMessage],
+        messages: Vec<ChatCompletionRequestMessage>,
     ) -> CreateChatCompletionRequest {
         let s = &set.sampling;
         CreateChatCompletionRequest {
             model: model.to_owned(),
-            messages: messages.to_vec(),
+            messages,
             temperature: Some(s.temperature),
             top_p: s.top_p,
             frequency_penalty: s.frequency_penalty,

@@ -164,7 +164,8 @@ impl CallSpec {
 #[derive(Debug, Clone)]
 pub struct RenderedCall {
     pub spec: Arc<CallSpec>,
-    pub system: String,
+    /// The same for every call of a job: shared, not copied.
+    pub system: Arc<str>,
     pub user: String,
 }
 
@@ -375,7 +376,7 @@ impl PromptSet {
             "headings": language,
             "categories": self.categories,
         });
-        let system = self.render_one("system", &shared)?;
+        let system: Arc<str> = Arc::from(self.render_one("system", &shared)?);
         let mut context = shared;
         context["item"] = json!({
             "has_description": headline.description.is_some(),
@@ -388,7 +389,7 @@ impl PromptSet {
             .map(|spec| {
                 Ok(RenderedCall {
                     spec: Arc::clone(spec),
-                    system: system.clone(),
+                    system: Arc::clone(&system),
                     user: self.render_one(&spec.name, &context)?,
                 })
             })
