@@ -179,12 +179,48 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
         "the broker closed the worker's connection twice"
     );
     let articles = env.articles();
-    assert_eq!(articles.len(), jobs, "every valid job has its article");
+    let dead = env.drain_dead_letters().await;
+    // A valid job may rightly end in `.dead`: about one final answer in twenty is prose here,
+    // and three in a row use up a call's re-asks (a run of ~850 calls sees that about one time
+    // in ten). What must never happen is a job with neither an article nor a dead letter.
+    let (poison, gave_up): (Vec<_>, Vec<_>) = dead
+        .iter()
+        .partition(|(body, _)| String::from_utf8_lossy(body).contains("../p"));
+    assert_eq!(poison.len(), POISON, "{dead:?}");
+    assert!(
+        poison
+            .iter()
+            .all(|(_, reason)| reason.contains("externalId"))
+    );
+    assert!(
+        gave_up
+            .iter()
+            .all(|(_, reason)| reason.contains("no usable answer")),
+        "valid jobs dead-lettered for another reason: {gave_up:?}"
+    );
+    let gave_up_ids: Vec<String> = gave_up
+        .iter()
+        .map(|(body, _)| {
+            let job: serde_json::Value = serde_json::from_slice(body).unwrap();
+            job["headline"]["externalId"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    assert!(gave_up_ids.len() <= 3 + jobs / 100, "{gave_up_ids:?}");
+    assert_eq!(
+        articles.len() + gave_up_ids.len(),
+        jobs,
+        "every valid job has its article or its reason in .dead"
+    );
     for i in 0..jobs {
-        let versions: Vec<_> = std::fs::read_dir(env.out().join(format!("versions/f{i:03}")))
+        let id = format!("f{i:03}");
+        if gave_up_ids.contains(&id) {
+            assert!(!env.out().join(format!("articles/{id}.md")).exists());
+            continue;
+        }
+        let versions: Vec<_> = std::fs::read_dir(env.out().join(format!("versions/{id}")))
             .unwrap()
             .collect();
-        assert_eq!(versions.len(), 1, "f{i:03} has exactly one version");
+        assert_eq!(versions.len(), 1, "{id} has exactly one version");
     }
     for article in &articles {
         assert_keeps_contract(article, None);
@@ -196,12 +232,10 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
         .collect();
     assert!(leftovers.is_empty(), "temporary files left: {leftovers:?}");
     assert_eq!(env.depth(&env.queue).await, 0);
-    let dead = env.drain_dead_letters().await;
-    assert_eq!(dead.len(), POISON, "{dead:?}");
-    assert!(dead.iter().all(|(_, reason)| reason.contains("externalId")));
     eprintln!(
-        "fault suite: {jobs} jobs + {POISON} poison, {} LLM requests, {kills} SIGKILLs, {disconnects} broker disconnects, {elapsed:.1?}",
-        env.llm.requests()
+        "fault suite: {jobs} jobs + {POISON} poison, {} LLM requests, {kills} SIGKILLs, {disconnects} broker disconnects, {} valid jobs out of re-asks, {elapsed:.1?}",
+        env.llm.requests(),
+        gave_up_ids.len()
     );
 }
 
