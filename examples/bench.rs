@@ -394,19 +394,10 @@ fn free_port() -> anyhow::Result<u16> {
     Ok(listener.local_addr()?.port())
 }
 
-/// `GET /metrics` with a plain TCP exchange.
+/// The worker's `/metrics`.
 async fn scrape(port: u16) -> anyhow::Result<String> {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(("127.0.0.1", port)).await?;
-    stream
-        .write_all(b"GET /metrics HTTP/1.1\r\nHost: bench\r\n\r\n")
-        .await?;
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await?;
-    Ok(response
-        .split_once("\r\n\r\n")
-        .map(|(_, body)| body.to_owned())
-        .unwrap_or_default())
+    let (_, body) = rewriter::health::get(&format!("127.0.0.1:{port}"), "/metrics").await?;
+    Ok(body)
 }
 
 /// The sum of a metric's samples whose labels contain `filter`.

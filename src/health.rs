@@ -9,6 +9,8 @@
 //! * `/readyz`: 200 when the worker is connected to the broker and consuming with its prompts
 //!   loaded; 503 with the failing checks otherwise (while connecting, reconnecting, stopping).
 //! * `/metrics`: [`Metrics::render`].
+//!
+//! [`get`] is the matching client (`rewriter health`, the tests, the benchmark).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +23,8 @@ use tokio_util::sync::CancellationToken;
 use crate::metrics::Metrics;
 
 const MAX_HEAD: usize = 8 * 1024;
+/// The most of an answer [`get`] reads.
+const MAX_RESPONSE: u64 = 1024 * 1024;
 const READ_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// The endpoint could not be opened.
@@ -165,6 +169,40 @@ fn respond(head: &[u8], health: &Health) -> Vec<u8> {
     }
 }
 
+/// `GET path` on `target` (`HOST:PORT`), one request with `Connection: close`: the status and
+/// the body (up to 1 MiB). An answer that is not HTTP/1.x is an `InvalidData` error.
+pub async fn get(target: &str, path: &str) -> std::io::Result<(u16, String)> {
+    let mut stream = TcpStream::connect(target).await?;
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: rewriter\r\n\
+         Accept: text/plain\r\nConnection: close\r\n\r\n"
+    );
+    stream.write_all(request.as_bytes()).await?;
+    let mut response = Vec::new();
+    (&mut stream)
+        .take(MAX_RESPONSE)
+        .read_to_end(&mut response)
+        .await?;
+    parse_response(&response).ok_or_else(|| {
+        std::io::Error::new(
+            std::io::ErrorKind::InvalidData,
+            "the answer is not an HTTP response",
+        )
+    })
+}
+
+/// `HTTP/1.x NNN …\r\n…\r\n\r\nbody` → `(NNN, body)`.
+fn parse_response(response: &[u8]) -> Option<(u16, String)> {
+    let text = String::from_utf8_lossy(response);
+    let (head, body) = text.split_once("\r\n\r\n")?;
+    let mut status_line = head.lines().next()?.split(' ');
+    if !status_line.next()?.starts_with("HTTP/1.") {
+        return None;
+    }
+    let status = status_line.next()?.parse().ok()?;
+    Some((status, body.to_owned()))
+}
+
 fn response(status: u16, content_type: &str, body: &str, head_only: bool) -> Vec<u8> {
     let reason = match status {
         200 => "OK",
@@ -232,6 +270,21 @@ mod tests {
             .parse()
             .unwrap();
         assert_eq!(declared_length, m.split_once("\r\n\r\n").unwrap().1.len());
+    }
+
+    #[test]
+    fn responses_give_their_status_and_body() {
+        assert_eq!(
+            parse_response(b"HTTP/1.1 503 Service Unavailable\r\nx: y\r\n\r\nnot ready\n"),
+            Some((503, "not ready\n".to_owned()))
+        );
+        assert_eq!(
+            parse_response(b"HTTP/1.0 200 OK\r\n\r\n"),
+            Some((200, String::new()))
+        );
+        assert_eq!(parse_response(b"SSH-2.0-OpenSSH\r\n"), None);
+        assert_eq!(parse_response(b"ICY 200 OK\r\n\r\n"), None);
+        assert_eq!(parse_response(b""), None);
     }
 
     #[test]

@@ -49,6 +49,10 @@ impl JobOutcome {
         Self::Requeued,
     ];
 
+    fn index(self) -> usize {
+        self as usize
+    }
+
     fn label(self) -> &'static str {
         match self {
             Self::Written => "written",
@@ -85,12 +89,7 @@ impl RequestResult {
     }
 
     fn index(self) -> usize {
-        match self {
-            Self::Ok => 0,
-            Self::RateLimited => 1,
-            Self::Failed => 2,
-            Self::Refused => 3,
-        }
+        self as usize
     }
 }
 
@@ -146,44 +145,16 @@ impl Histogram {
         self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
     }
 
-    pub fn count(&self) -> u64 {
-        self.counts.iter().map(|c| c.load(Ordering::Relaxed)).sum()
-    }
-
-    /// The `q` quantile (0..=1), interpolated linearly inside its bucket as Prometheus'
-    /// `histogram_quantile` does; `None` without observations.
-    pub fn quantile(&self, q: f64) -> Option<f64> {
-        let counts: Vec<u64> = self
-            .counts
-            .iter()
-            .map(|c| c.load(Ordering::Relaxed))
-            .collect();
-        quantile(self.bounds, &counts, q)
-    }
-
-    fn render(&self, out: &mut String, name: &str, labels: &str) {
+    fn render(&self, out: &mut String, name: &str) {
         let mut cumulative = 0;
-        let sep = if labels.is_empty() { "" } else { "," };
         for (i, bound) in self.bounds.iter().enumerate() {
             cumulative += self.counts[i].load(Ordering::Relaxed);
-            let _ = writeln!(
-                out,
-                "{name}_bucket{{{labels}{sep}le=\"{bound}\"}} {cumulative}"
-            );
+            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
         }
         cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
-        let _ = writeln!(
-            out,
-            "{name}_bucket{{{labels}{sep}le=\"+Inf\"}} {cumulative}"
-        );
+        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
         let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let braces = if labels.is_empty() {
-            String::new()
-        } else {
-            format!("{{{labels}}}")
-        };
-        let _ = writeln!(out, "{name}_sum{braces} {sum}");
-        let _ = writeln!(out, "{name}_count{braces} {cumulative}");
+        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
     }
 }
 
@@ -255,19 +226,11 @@ impl Metrics {
     }
 
     pub fn job_settled(&self, outcome: JobOutcome) {
-        let i = JobOutcome::ALL
-            .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(0);
-        self.jobs[i].fetch_add(1, Ordering::Relaxed);
+        self.jobs[outcome.index()].fetch_add(1, Ordering::Relaxed);
     }
 
     pub fn jobs(&self, outcome: JobOutcome) -> u64 {
-        let i = JobOutcome::ALL
-            .iter()
-            .position(|o| *o == outcome)
-            .unwrap_or(0);
-        self.jobs[i].load(Ordering::Relaxed)
+        self.jobs[outcome.index()].load(Ordering::Relaxed)
     }
 
     /// Jobs settled in any way so far.
@@ -333,7 +296,7 @@ impl Metrics {
         totals.cost_usd += cost_usd.unwrap_or(0.0);
     }
 
-    pub fn version_totals(&self) -> BTreeMap<PromptVersion, VersionTotals> {
+    fn version_totals(&self) -> BTreeMap<PromptVersion, VersionTotals> {
         self.versions
             .lock()
             .unwrap_or_else(PoisonError::into_inner)
@@ -353,9 +316,11 @@ impl Metrics {
     /// The Prometheus text exposition format (version 0.0.4).
     pub fn render(&self, ready: bool) -> String {
         let mut out = String::with_capacity(8 * 1024);
-        let _ = writeln!(
-            out,
-            "# HELP rewriter_jobs_total Jobs settled, by outcome.\n# TYPE rewriter_jobs_total counter"
+        family(
+            &mut out,
+            "rewriter_jobs_total",
+            "counter",
+            "Jobs settled, by outcome.",
         );
         for outcome in JobOutcome::ALL {
             let _ = writeln!(
@@ -388,10 +353,8 @@ impl Metrics {
             ),
         ];
         for (name, help, value) in gauges {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} gauge\n{name} {value}"
-            );
+            family(&mut out, name, "gauge", help);
+            let _ = writeln!(out, "{name} {value}");
         }
         let counters = [
             (
@@ -411,14 +374,14 @@ impl Metrics {
             ),
         ];
         for (name, help, value) in counters {
-            let _ = writeln!(
-                out,
-                "# HELP {name} {help}\n# TYPE {name} counter\n{name} {value}"
-            );
+            family(&mut out, name, "counter", help);
+            let _ = writeln!(out, "{name} {value}");
         }
-        let _ = writeln!(
-            out,
-            "# HELP rewriter_llm_requests_total LLM HTTP requests, by result (retries included).\n# TYPE rewriter_llm_requests_total counter"
+        family(
+            &mut out,
+            "rewriter_llm_requests_total",
+            "counter",
+            "LLM HTTP requests, by result (retries included).",
         );
         for result in RequestResult::ALL {
             let _ = writeln!(
@@ -451,13 +414,15 @@ impl Metrics {
             ),
         ];
         for (name, help, h) in histograms {
-            let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} histogram");
-            h.render(&mut out, name, "");
+            family(&mut out, name, "histogram", help);
+            h.render(&mut out, name);
         }
         let versions = self.version_totals();
-        let _ = writeln!(
-            out,
-            "# HELP rewriter_articles_total Articles written, by prompt version.\n# TYPE rewriter_articles_total counter"
+        family(
+            &mut out,
+            "rewriter_articles_total",
+            "counter",
+            "Articles written, by prompt version.",
         );
         for (v, t) in &versions {
             let _ = writeln!(
@@ -466,9 +431,11 @@ impl Metrics {
                 t.articles
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP rewriter_llm_tokens_total Tokens of written articles (every request), by prompt version and kind.\n# TYPE rewriter_llm_tokens_total counter"
+        family(
+            &mut out,
+            "rewriter_llm_tokens_total",
+            "counter",
+            "Tokens of written articles (every request), by prompt version and kind.",
         );
         for (v, t) in &versions {
             let _ = writeln!(
@@ -477,9 +444,11 @@ impl Metrics {
                 t.prompt_tokens, t.completion_tokens
             );
         }
-        let _ = writeln!(
-            out,
-            "# HELP rewriter_llm_cost_usd_total Money spent on written articles at the configured prices (REWRITER_PRICES), by prompt version.\n# TYPE rewriter_llm_cost_usd_total counter"
+        family(
+            &mut out,
+            "rewriter_llm_cost_usd_total",
+            "counter",
+            "Money spent on written articles at the configured prices (REWRITER_PRICES), by prompt version.",
         );
         for (v, t) in &versions {
             let _ = writeln!(
@@ -490,6 +459,11 @@ impl Metrics {
         }
         out
     }
+}
+
+/// The `# HELP` and `# TYPE` lines that open a metric family.
+fn family(out: &mut String, name: &str, kind: &str, help: &str) {
+    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
 }
 
 /// Holds one job in `rewriter_jobs_in_flight`.

@@ -157,7 +157,8 @@ impl Pipeline {
         }
 
         let headline = &job.headline;
-        let facts = Facts::of_headline(headline);
+        // Only the faithfulness checks read the headline's facts.
+        let facts = (self.faithfulness != Faithfulness::Off).then(|| Facts::of_headline(headline));
         let headings = set.language(&headline.lang)?;
         let calls = set.render(headline)?;
         let deadline = Instant::now() + JOB_BUDGET;
@@ -177,7 +178,7 @@ impl Pipeline {
                 prompt: &call.user,
                 faithfulness: self.faithfulness == Faithfulness::Retry,
                 bounds: set.bounds,
-                facts: Some(&facts),
+                facts: facts.as_ref(),
             };
             let answer = self
                 .llm
@@ -193,7 +194,7 @@ impl Pipeline {
             };
             if judged {
                 let (unsupported, flaws) =
-                    review::unsupported_and_flaws(&answer.value, headline, Some(&facts));
+                    review::unsupported_and_flaws(&answer.value, headline, facts.as_ref());
                 if self.faithfulness == Faithfulness::Flag {
                     flags.extend(flaws);
                 }

@@ -130,7 +130,6 @@ impl Worker {
             tokio::spawn(server.serve(health, serving.clone()));
         }
         let result = self.consume_until(shutdown).await;
-        self.metrics.set_broker_connected(false);
         serving.cancel();
         result
     }
@@ -159,6 +158,8 @@ impl Worker {
         // the acks of the jobs still in flight fail.
         let mut held: Option<(Broker, Consumer)> = None;
         'connect: loop {
+            // Ready (`/readyz`) only while consuming: not while (re)connecting, nor after.
+            metrics.set_broker_connected(false);
             let consumer = tokio::select! {
                 () = &mut shutdown => break 'connect,
                 () = stopping.cancelled() => break 'connect,
@@ -193,7 +194,6 @@ impl Worker {
                 tokio::select! {
                     biased;
                     () = &mut shutdown => {
-                        metrics.set_broker_connected(false);
                         if let Err(e) = consumer.cancel().await {
                             tracing::debug!(error.message = %e, "cancelling the consumer failed");
                         }
@@ -221,13 +221,11 @@ impl Worker {
                         }
                         Some(Err(e)) => {
                             tracing::warn!(error.message = %e, "lost the broker; reconnecting");
-                            metrics.set_broker_connected(false);
                             metrics.reconnected();
                             continue 'connect;
                         }
                         None => {
                             tracing::warn!("the broker ended the consumer; reconnecting");
-                            metrics.set_broker_connected(false);
                             metrics.reconnected();
                             continue 'connect;
                         }
@@ -242,7 +240,6 @@ impl Worker {
                         idle_in_a_row = if idle { idle_in_a_row + 1 } else { 0 };
                         if idle_in_a_row >= 2 {
                             tracing::info!("the queue is empty and no job is in flight");
-                            metrics.set_broker_connected(false);
                             let _ = consumer.cancel().await;
                             held = Some((conn, consumer));
                             break 'connect;
@@ -252,6 +249,7 @@ impl Worker {
             }
         }
 
+        metrics.set_broker_connected(false);
         tracing::info!(
             in_flight = tasks.len(),
             grace_secs = settings.shutdown_grace.as_secs(),

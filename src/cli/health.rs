@@ -6,23 +6,19 @@
 //! The address is `--addr` or else `REWRITER_METRICS_ADDR`, the one the worker listens on. An
 //! unspecified IP there (`0.0.0.0`, `[::]`) means the loopback of the same family, so one
 //! setting serves both the worker and its health check in the same container. The request is
-//! one plain HTTP/1.1 exchange over a tokio `TcpStream` (`Connection: close`), within 3 s in
+//! one plain HTTP/1.1 exchange ([`crate::health::get`], `Connection: close`), within 3 s in
 //! all: connect, send, read to the end.
 
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
-
 use crate::cli::HealthArgs;
 use crate::config::Settings;
+use crate::health;
 
 /// The whole exchange, connect to last byte.
 const TIMEOUT: Duration = Duration::from_secs(3);
-/// The endpoint's answers are a few lines; read no more than this of one.
-const MAX_RESPONSE: u64 = 64 * 1024;
 /// How much of a failing answer's body the reason quotes.
 const MAX_REASON: usize = 300;
 
@@ -103,7 +99,7 @@ fn loopback_if_unspecified(addr: SocketAddr) -> SocketAddr {
 
 /// `GET path` on `target`: the body of a 200, or why there was none.
 async fn check(target: &str, path: &str) -> Result<String, String> {
-    let response = match tokio::time::timeout(TIMEOUT, exchange(target, path)).await {
+    let response = match tokio::time::timeout(TIMEOUT, health::get(target, path)).await {
         Err(_) => return Err(format!("no answer within {} s", TIMEOUT.as_secs())),
         Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
             return Err(format!(
@@ -113,39 +109,10 @@ async fn check(target: &str, path: &str) -> Result<String, String> {
         Ok(Err(e)) => return Err(e.to_string()),
         Ok(Ok(response)) => response,
     };
-    match parse_response(&response) {
-        Some((200, body)) => Ok(body),
-        Some((status, body)) => Err(format!("HTTP {status}: {}", reason(&body))),
-        None => Err("the answer is not an HTTP response".to_owned()),
+    match response {
+        (200, body) => Ok(body),
+        (status, body) => Err(format!("HTTP {status}: {}", reason(&body))),
     }
-}
-
-/// One request, `Connection: close`, and the whole answer (up to [`MAX_RESPONSE`]).
-async fn exchange(target: &str, path: &str) -> std::io::Result<Vec<u8>> {
-    let mut stream = TcpStream::connect(target).await?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: rewriter-health\r\n\
-         Accept: text/plain\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    (&mut stream)
-        .take(MAX_RESPONSE)
-        .read_to_end(&mut response)
-        .await?;
-    Ok(response)
-}
-
-/// `HTTP/1.x NNN …\r\n…\r\n\r\nbody` → `(NNN, body)`.
-fn parse_response(response: &[u8]) -> Option<(u16, String)> {
-    let text = String::from_utf8_lossy(response);
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let mut status_line = head.lines().next()?.split(' ');
-    if !status_line.next()?.starts_with("HTTP/1.") {
-        return None;
-    }
-    let status = status_line.next()?.parse().ok()?;
-    Some((status, body.to_owned()))
 }
 
 /// A failing answer's body on one line: `not ready; broker: not connected`.
@@ -169,6 +136,7 @@ fn reason(body: &str) -> String {
 mod tests {
     use super::*;
 
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
     /// A one-connection server that reads the request and answers `response`; it hands back the
@@ -210,21 +178,6 @@ mod tests {
         ] {
             assert!(parse_addr(bad).is_err(), "{bad}");
         }
-    }
-
-    #[test]
-    fn responses_give_their_status_and_body() {
-        assert_eq!(
-            parse_response(b"HTTP/1.1 503 Service Unavailable\r\nx: y\r\n\r\nnot ready\n"),
-            Some((503, "not ready\n".to_owned()))
-        );
-        assert_eq!(
-            parse_response(b"HTTP/1.0 200 OK\r\n\r\n"),
-            Some((200, String::new()))
-        );
-        assert_eq!(parse_response(b"SSH-2.0-OpenSSH\r\n"), None);
-        assert_eq!(parse_response(b"ICY 200 OK\r\n\r\n"), None);
-        assert_eq!(parse_response(b""), None);
     }
 
     #[test]

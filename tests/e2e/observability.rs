@@ -21,19 +21,11 @@ fn job(id: &str) -> Vec<u8> {
     .unwrap()
 }
 
-/// `GET path` over a plain TCP connection: status code and body.
+/// `GET path` on the worker's endpoint: status code and body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let mut stream = tokio::net::TcpStream::connect(addr).await.unwrap();
-    stream
-        .write_all(format!("GET {path} HTTP/1.1\r\nHost: test\r\n\r\n").as_bytes())
+    rewriter::health::get(&addr.to_string(), path)
         .await
-        .unwrap();
-    let mut response = String::new();
-    stream.read_to_string(&mut response).await.unwrap();
-    let (head, body) = response.split_once("\r\n\r\n").unwrap();
-    let status = head.split(' ').nth(1).unwrap().parse().unwrap();
-    (status, body.to_owned())
+        .unwrap()
 }
 
 /// The value of the sample line that starts with `series` (name and labels).
