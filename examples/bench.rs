@@ -72,6 +72,10 @@ struct Args {
 
 const CHILD_FLAG: &str = "__bench_worker";
 
+/// The worker child runs with the allocator `rewriter`'s `main` installs.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     if std::env::args().nth(1).as_deref() == Some(CHILD_FLAG) {
         return worker_child();
@@ -159,9 +163,14 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     cmd.arg(CHILD_FLAG)
         .env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
-        // As the image runs it (Dockerfile); the caller's MALLOC_* settings win.
-        .env("MALLOC_ARENA_MAX", "2")
-        .envs(std::env::vars().filter(|(k, _)| k.starts_with("MALLOC_")))
+        // The caller's allocator and runtime settings pass through, for experiments:
+        // _RJEM_MALLOC_CONF (jemalloc), MALLOC_* and GLIBC_TUNABLES (glibc), TOKIO_*.
+        .envs(std::env::vars().filter(|(k, _)| {
+            k.starts_with("_RJEM_MALLOC_")
+                || k.starts_with("MALLOC_")
+                || k.starts_with("TOKIO_")
+                || k == "GLIBC_TUNABLES"
+        }))
         .env("AMQP_URL", amqp)
         .env("REWRITER_QUEUE", &queue)
         .env("OPENAI_BASE_URL", llm.base_url())
@@ -295,7 +304,10 @@ async fn measure(
     let requests = (llm.requests() - requests_start + 1) as f64;
     let secs = elapsed.as_secs_f64();
     let ideal = f64::from(args.concurrency) / (args.latency_ms as f64 / 1000.0);
-    let cpu_ms_per_job = (cpu_end - cpu_start) * 1000.0 / expected as f64;
+    let per_job = |seconds: f64| seconds * 1000.0 / expected as f64;
+    let user_ms_per_job = per_job(cpu_end.user - cpu_start.user);
+    let system_ms_per_job = per_job(cpu_end.system - cpu_start.system);
+    let cpu_ms_per_job = user_ms_per_job + system_ms_per_job;
     let (p50, p99) = overhead_quantiles(&metrics_text);
     let reasks = sample(&metrics_text, "rewriter_llm_reasks_total", None);
     let llm_seconds = sample(
@@ -345,7 +357,7 @@ async fn measure(
     }
     let _ = writeln!(
         report,
-        "CPU ms/job        {cpu_ms_per_job:.3} (user+system, worker process)"
+        "CPU ms/job        {cpu_ms_per_job:.3} = user {user_ms_per_job:.3} + system {system_ms_per_job:.3} (worker process)"
     );
     let _ = writeln!(
         report,
@@ -445,8 +457,8 @@ fn overhead_quantiles(text: &str) -> (Option<f64>, Option<f64>) {
     )
 }
 
-/// User + system CPU of a process so far, in seconds.
-fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
+/// User and system CPU of a process so far, in seconds.
+fn cpu_seconds(pid: u32) -> anyhow::Result<Cpu> {
     let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = stat
@@ -459,7 +471,17 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<f64> {
         Ok(fields.get(i).context("short /proc stat")?.parse::<f64>()?)
     };
     let hz = clock_ticks_per_second();
-    Ok((ticks(11)? + ticks(12)?) / hz)
+    Ok(Cpu {
+        user: ticks(11)? / hz,
+        system: ticks(12)? / hz,
+    })
+}
+
+/// CPU time of a process, in seconds.
+#[derive(Debug, Clone, Copy)]
+struct Cpu {
+    user: f64,
+    system: f64,
 }
 
 fn clock_ticks_per_second() -> f64 {

@@ -50,8 +50,7 @@ say "enqueueing $input"
 
 say "running a worker until the queue is drained"
 started=$(date +%s)
-# As the Docker image runs it: fewer glibc arenas, less resident memory (bench/README.md).
-MALLOC_ARENA_MAX="${MALLOC_ARENA_MAX:-2}" "$bin" worker --exit-when-idle
+"$bin" worker --exit-when-idle
 elapsed=$(($(date +%s) - started))
 
 articles=$(find "$REWRITER_OUT/articles" -name '*.md' 2>/dev/null | wc -l)

@@ -8,6 +8,13 @@ use rewriter::cli::{self, Cli};
 use rewriter::config::Settings;
 use rewriter::telemetry;
 
+/// jemalloc instead of glibc's allocator: a worker allocates from many threads at once, where
+/// glibc's arenas cost ~40% more CPU per job (lock contention, trimming) for the same peak
+/// memory (bench/README.md). Its options (`narenas:1`) are compiled in from
+/// `.cargo/config.toml`; `_RJEM_MALLOC_CONF` overrides them at run time.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     let settings = match Settings::from_env() {
