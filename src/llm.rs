@@ -30,15 +30,10 @@ use async_openai::Client;
 use async_openai::config::OpenAIConfig;
 use async_openai::error::OpenAIError;
 use async_openai::middleware::HttpRequestFactory;
-use async_openai::types::chat::{
-    ChatCompletionRequestMessage, ChatCompletionRequestSystemMessage,
-    ChatCompletionRequestSystemMessageContent, ChatCompletionRequestUserMessage,
-    ChatCompletionRequestUserMessageContent, CreateChatCompletionRequest, ResponseFormat,
-    ResponseFormatJsonSchema,
-};
 use secrecy::ExposeSecret;
-use serde::Deserialize;
+use serde::{Deserialize, Serialize};
 use serde_json::Value;
+use serde_json::value::RawValue;
 
 use crate::article::review::Verdict;
 use crate::config::{LlmSettings, safe_url};
@@ -236,20 +231,8 @@ impl LlmClient {
         check: impl Fn(&Value) -> Verdict,
     ) -> Result<Answer, LlmError> {
         let models = self.models_for(set);
-        let system: ChatCompletionRequestMessage = ChatCompletionRequestSystemMessage::from(
-            ChatCompletionRequestSystemMessageContent::Text(call.system.to_string()),
-        )
-        .into();
-        let user = |text: String| -> ChatCompletionRequestMessage {
-            ChatCompletionRequestUserMessage::from(ChatCompletionRequestUserMessageContent::Text(
-                text,
-            ))
-            .into()
-        };
-        // One request per call, changed in place for a fallback model or a re-ask: a job in
-        // flight holds one copy of its prompts, not one per attempt.
-        let mut request =
-            self.request(set, call, &models[0], vec![system, user(call.user.clone())]);
+        // Requests borrow the call's prompts; only a re-ask has a user message of its own.
+        let mut user = std::borrow::Cow::Borrowed(call.user.as_str());
         let mut usage = Usage::default();
         let mut requests = 0;
         let mut waiting = Duration::ZERO;
@@ -260,9 +243,7 @@ impl LlmClient {
         for ask in 1..=asks {
             let (reply, model) = loop {
                 let model = &models[model_index];
-                if request.model != *model {
-                    request.model.clone_from(model);
-                }
+                let request = ChatRequest::new(set, call, model, &user);
                 match self
                     .send_with_retries(&request, call, deadline, &mut requests, &mut waiting)
                     .await
@@ -310,13 +291,10 @@ impl LlmClient {
                         // The re-ask replaces the user message rather than growing the
                         // conversation: small models have small context windows, and the
                         // problems named are what the model needs to hear.
-                        let reask = user(format!(
+                        user = std::borrow::Cow::Owned(format!(
                             "{}\n\nAn earlier answer to this request was rejected: {last_problems}. Write a new answer that avoids these problems.",
                             call.user
                         ));
-                        if let Some(last) = request.messages.last_mut() {
-                            *last = reask;
-                        }
                     }
                 }
             }
@@ -342,14 +320,14 @@ impl LlmClient {
     /// `requests` and the time spent on them, their backoff and pacing to `waiting`.
     async fn send_with_retries(
         &self,
-        request: &CreateChatCompletionRequest,
+        request: &ChatRequest<'_>,
         call: &RenderedCall,
         deadline: Instant,
         requests: &mut u32,
         waiting: &mut Duration,
     ) -> Result<Reply, LlmError> {
-        let model = request.model.as_str();
-        let prompt_chars: usize = request.messages.iter().map(message_len).sum();
+        let model = request.model;
+        let prompt_chars: usize = request.messages.iter().map(|m| m.content.len()).sum();
         let estimate = pacer::estimate_tokens(prompt_chars, call.spec.max_tokens);
         let mut attempt = 0;
         loop {
@@ -438,37 +416,6 @@ impl LlmClient {
         }
     }
 
-    // `seed` is deprecated by OpenAI but honoured by llama.cpp, vLLM and Ollama.
-    #[allow(deprecated)]
-    fn request(
-        &self,
-        set: &PromptSet,
-        call: &RenderedCall,
-        model: &str,
-        messages: Vec<ChatCompletionRequestMessage>,
-    ) -> CreateChatCompletionRequest {
-        let s = &set.sampling;
-        CreateChatCompletionRequest {
-            model: model.to_owned(),
-            messages,
-            temperature: Some(s.temperature),
-            top_p: s.top_p,
-            frequency_penalty: s.frequency_penalty,
-            presence_penalty: s.presence_penalty,
-            seed: s.seed,
-            max_completion_tokens: Some(call.spec.max_tokens),
-            response_format: Some(ResponseFormat::JsonSchema {
-                json_schema: ResponseFormatJsonSchema {
-                    description: None,
-                    name: call.spec.name.clone(),
-                    schema: call.spec.schema.clone(),
-                    strict: Some(true),
-                },
-            }),
-            ..Default::default()
-        }
-    }
-
     /// Exponential backoff with full jitter, at least `Retry-After`, capped.
     fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
         let cap = self.settings.max_backoff;
@@ -483,18 +430,57 @@ impl LlmClient {
     }
 }
 
-/// The text length of a message, for the token estimate.
-fn message_len(message: &ChatCompletionRequestMessage) -> usize {
-    match message {
-        ChatCompletionRequestMessage::System(m) => match &m.content {
-            ChatCompletionRequestSystemMessageContent::Text(t) => t.len(),
-            _ => 0,
-        },
-        ChatCompletionRequestMessage::User(m) => match &m.content {
-            ChatCompletionRequestUserMessageContent::Text(t) => t.len(),
-            _ => 0,
-        },
-        _ => 0,
+/// A chat-completions request as it goes on the wire: the body async-openai's
+/// `CreateChatCompletionRequest` would serialize for our calls (a unit test holds the two
+/// equal), but borrowed from the call, and with the response format serialized once per prompt
+/// set instead of its schema cloned and serialized for every request.
+#[derive(Debug, Serialize)]
+struct ChatRequest<'a> {
+    model: &'a str,
+    messages: [ChatMessage<'a>; 2],
+    temperature: f32,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    top_p: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    frequency_penalty: Option<f32>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    presence_penalty: Option<f32>,
+    /// Deprecated by OpenAI but honoured by llama.cpp, vLLM and Ollama.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    seed: Option<i64>,
+    max_completion_tokens: u32,
+    response_format: &'a RawValue,
+}
+
+#[derive(Debug, Serialize)]
+struct ChatMessage<'a> {
+    role: &'static str,
+    content: &'a str,
+}
+
+impl<'a> ChatRequest<'a> {
+    fn new(set: &'a PromptSet, call: &'a RenderedCall, model: &'a str, user: &'a str) -> Self {
+        let s = &set.sampling;
+        Self {
+            model,
+            messages: [
+                ChatMessage {
+                    role: "system",
+                    content: &call.system,
+                },
+                ChatMessage {
+                    role: "user",
+                    content: user,
+                },
+            ],
+            temperature: s.temperature,
+            top_p: s.top_p,
+            frequency_penalty: s.frequency_penalty,
+            presence_penalty: s.presence_penalty,
+            seed: s.seed,
+            max_completion_tokens: call.spec.max_tokens,
+            response_format: &call.spec.response_format,
+        }
     }
 }
 
@@ -708,6 +694,68 @@ impl WireResponse {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every shipped prompt set and call, with a sampling that sets every optional field.
+    #[allow(deprecated)] // `seed`: deprecated by OpenAI, honoured by local servers.
+    #[test]
+    fn requests_are_what_async_openais_typed_request_would_send() {
+        use async_openai::types::chat::{
+            ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
+            CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
+        };
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        let library = crate::prompts::PromptLibrary::load(&root, None).unwrap();
+        let headline = crate::prompts::sample_headline();
+        for version in library.versions() {
+            let mut set =
+                crate::prompts::PromptSet::load(&root.join(version.dir_name()), version).unwrap();
+            for sampling in [
+                set.sampling.clone(),
+                crate::prompts::Sampling {
+                    temperature: 0.25,
+                    top_p: Some(0.5),
+                    frequency_penalty: Some(0.125),
+                    presence_penalty: Some(-0.5),
+                    seed: Some(42),
+                },
+            ] {
+                set.sampling = sampling;
+                for call in set.render(&headline).unwrap() {
+                    let ours = ChatRequest::new(&set, &call, "model-a", "re-ask: \"quoted\" ✓");
+                    let s = &set.sampling;
+                    let typed = CreateChatCompletionRequest {
+                        model: "model-a".into(),
+                        messages: vec![
+                            ChatCompletionRequestSystemMessage::from(call.system.to_string())
+                                .into(),
+                            ChatCompletionRequestUserMessage::from("re-ask: \"quoted\" ✓").into(),
+                        ],
+                        temperature: Some(s.temperature),
+                        top_p: s.top_p,
+                        frequency_penalty: s.frequency_penalty,
+                        presence_penalty: s.presence_penalty,
+                        seed: s.seed,
+                        max_completion_tokens: Some(call.spec.max_tokens),
+                        response_format: Some(ResponseFormat::JsonSchema {
+                            json_schema: ResponseFormatJsonSchema {
+                                description: None,
+                                name: call.spec.name.clone(),
+                                schema: call.spec.schema.clone(),
+                                strict: Some(true),
+                            },
+                        }),
+                        ..Default::default()
+                    };
+                    assert_eq!(
+                        serde_json::to_value(&ours).unwrap(),
+                        serde_json::to_value(&typed).unwrap(),
+                        "{version} {}",
+                        call.spec.name
+                    );
+                }
+            }
+        }
+    }
 
     #[test]
     fn fenced_json_is_accepted_and_prose_is_not() {

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use chrono::SecondsFormat;
 use handlebars::Handlebars;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
 use crate::article::review::Bounds;
@@ -128,18 +129,25 @@ struct ManifestCall {
     max_tokens: u32,
 }
 
-/// One LLM call of a prompt set: its output schema, compiled once.
+/// One LLM call of a prompt set: its output schema, compiled once, and the request's
+/// `response_format` with that schema, serialized once.
 #[derive(Debug)]
 pub struct CallSpec {
     pub name: String,
     pub max_tokens: u32,
     pub schema: Value,
+    /// `{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}`, as every
+    /// request of this call sends it.
+    pub response_format: Box<RawValue>,
     validator: jsonschema::Validator,
 }
 
 impl CallSpec {
     /// Checks an answer against the call's schema; the error lists every violation.
     pub fn validate(&self, answer: &Value) -> Result<(), String> {
+        if self.validator.is_valid(answer) {
+            return Ok(());
+        }
         let problems: Vec<String> = self
             .validator
             .iter_errors(answer)
@@ -289,10 +297,16 @@ impl PromptSet {
                     ));
                 }
             }
+            let response_format = serde_json::value::to_raw_value(&json!({
+                "type": "json_schema",
+                "json_schema": { "name": call.name, "schema": schema, "strict": true },
+            }))
+            .map_err(|e| invalid(&schema_path, e.to_string()))?;
             calls.push(Arc::new(CallSpec {
                 name: call.name.clone(),
                 max_tokens: call.max_tokens,
                 schema,
+                response_format,
                 validator,
             }));
         }
