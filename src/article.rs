@@ -99,23 +99,51 @@ pub fn repair(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    let mut text = out
-        .replace("&nbsp;", " ")
-        .replace("&quot;", "\"")
-        .replace("&#39;", "'")
-        .replace("&lt;", "<")
-        .replace("&gt;", ">")
-        .replace("&amp;", "&")
-        .replace("**", "")
-        .replace("__", "")
-        .replace(['“', '”', '„', '‟', '″'], "\"")
-        .replace(['‘', '’', '‚', '‛', '′'], "'");
-    text = text
-        .lines()
-        .map(|l| l.trim_start().trim_start_matches('#').trim_start())
-        .collect::<Vec<_>>()
-        .join("\n");
-    normalize_space(&text).replace(" ,", ",").replace(" .", ".")
+    // Each replacement only where it applies: most answers need none, and a `replace` that
+    // finds nothing still copies the text.
+    let mut text = out;
+    let mut replace = |from: &[char], pattern: &str, to: &str| {
+        if text.contains(from) && text.contains(pattern) {
+            text = text.replace(pattern, to);
+        }
+    };
+    // `&amp;` last, so that `&amp;lt;` becomes `&lt;`, as written.
+    for (entity, to) in [
+        ("&nbsp;", " "),
+        ("&quot;", "\""),
+        ("&#39;", "'"),
+        ("&lt;", "<"),
+        ("&gt;", ">"),
+        ("&amp;", "&"),
+    ] {
+        replace(&['&'], entity, to);
+    }
+    replace(&['*'], "**", "");
+    replace(&['_'], "__", "");
+    const DOUBLE: [char; 5] = ['“', '”', '„', '‟', '″'];
+    const SINGLE: [char; 5] = ['‘', '’', '‚', '‛', '′'];
+    if text.contains(DOUBLE) {
+        text = text.replace(DOUBLE, "\"");
+    }
+    if text.contains(SINGLE) {
+        text = text.replace(SINGLE, "'");
+    }
+    // Heading marks at the start of lines; the lines themselves are joined by
+    // `normalize_space` below.
+    if text.contains('#') {
+        text = text
+            .lines()
+            .map(|l| l.trim_start().trim_start_matches('#'))
+            .collect::<Vec<_>>()
+            .join("\n");
+    }
+    let mut text = normalize_space(&text);
+    for (from, to) in [(" ,", ","), (" .", ".")] {
+        if text.contains(from) {
+            text = text.replace(from, to);
+        }
+    }
+    text
 }
 
 pub(crate) fn clean_heading(s: &str) -> String {

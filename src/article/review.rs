@@ -8,7 +8,10 @@
 //! example, mentioning what the headline is about).
 
 use std::collections::BTreeSet;
+use std::sync::LazyLock;
 
+use aho_corasick::AhoCorasick;
+use memchr::memmem;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
@@ -240,12 +243,17 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         }
         let mut repeated = false;
         let mut copied = false;
-        for sentence in text.unicode_sentences() {
+        for sentence in sentences(text) {
+            // Fewer than 30 bytes is fewer than 30 characters: not worth normalising.
+            if sentence.len() < 30 {
+                continue;
+            }
             let key = normalize_space(sentence).to_lowercase();
             if key.chars().count() < 30 {
                 continue;
             }
-            copied |= prompt_lower.contains(&key) && !source_lower.contains(&key);
+            copied |= memmem::find(prompt_lower.as_bytes(), key.as_bytes()).is_some()
+                && !source_lower.contains(&key);
             repeated |= !seen_sentences.insert(key);
         }
         if repeated {
@@ -339,6 +347,7 @@ fn text_problem(text: &str) -> Option<&'static str> {
     {
         return Some("contains Markdown; write plain text");
     }
+    // Talk about being an AI, then placeholders: one automaton finds any of them in one pass.
     const AI_TALK: &[&str] = &[
         "as an ai",
         "language model",
@@ -353,9 +362,6 @@ fn text_problem(text: &str) -> Option<&'static str> {
         "knowledge cutoff",
         "as of my last",
     ];
-    if AI_TALK.iter().any(|p| lower.contains(p)) {
-        return Some("talks about itself or its instructions");
-    }
     const PLACEHOLDERS: &[&str] = &[
         "lorem ipsum",
         "[insert",
@@ -369,7 +375,26 @@ fn text_problem(text: &str) -> Option<&'static str> {
     ];
     // Upper case only, as whole words: Spanish and Portuguese "todo" is an ordinary word.
     const MARKERS: &[&str] = &["TODO", "TBD", "XXX", "FIXME"];
-    if PLACEHOLDERS.iter().any(|p| lower.contains(p))
+    static PHRASES: LazyLock<Option<AhoCorasick>> =
+        LazyLock::new(|| AhoCorasick::new(AI_TALK.iter().chain(PLACEHOLDERS)).ok());
+    // Every phrase of either list in one pass; talk about being an AI is named first.
+    let found: Vec<usize> = match &*PHRASES {
+        Some(automaton) => automaton
+            .find_iter(&lower)
+            .map(|m| m.pattern().as_usize())
+            .collect(),
+        None => AI_TALK
+            .iter()
+            .chain(PLACEHOLDERS)
+            .enumerate()
+            .filter(|(_, p)| lower.contains(*p))
+            .map(|(i, _)| i)
+            .collect(),
+    };
+    if found.iter().any(|&i| i < AI_TALK.len()) {
+        return Some("talks about itself or its instructions");
+    }
+    if !found.is_empty()
         || text
             .split(|c: char| !c.is_alphanumeric())
             .any(|w| MARKERS.contains(&w))
@@ -383,7 +408,7 @@ const PROSE_KEYS: &[&str] = &["overview", "paragraphs", "commentary", "bullets"]
 
 /// Whether the first sentence of `text` is the title (`title` in lower case).
 fn first_sentence_is(text: &str, title: &str) -> bool {
-    let first = text.unicode_sentences().next().unwrap_or_default();
+    let first = sentences(text).next().unwrap_or_default();
     let first = normalize_space(first).to_lowercase();
     let first = first.trim_end_matches(['.', '!', '?', ':']).trim();
     !title.is_empty() && first == title.trim_end_matches(['.', '!', '?', ':']).trim()
@@ -508,9 +533,108 @@ fn content_words(title: &str) -> Vec<String> {
 }
 
 /// Two words share a stem when their first five letters (or the whole of a shorter word)
-/// agree: "staking" and "stakes", "miners" and "mining".
+/// agree: "stake" and "staked", "ether" and "ethereum" (but not "staking" and "stakes").
 fn same_stem(a: &str, b: &str) -> bool {
     let n = 5.min(a.chars().count()).min(b.chars().count()).max(4);
-    let prefix = |w: &str| w.chars().take(n).collect::<String>();
-    b.chars().count() >= 4 && prefix(a) == prefix(b)
+    b.chars().count() >= 4 && a.chars().take(n).eq(b.chars().take(n))
+}
+
+/// The sentences of `text`, each without surrounding spaces. A sentence ends after `.`, `!`,
+/// `?` (with any further ones, and closing quotes and brackets) where a space follows and
+/// then anything but a lower-case letter, and directly after the full-width `。！？`: the
+/// breaks of Unicode's sentence rules (UAX #29) that matter for prose, without their cost
+/// (they were a tenth of the review's time). "1.5", "e.g. the" and "U.S.-based" do not end
+/// a sentence.
+fn sentences(text: &str) -> impl Iterator<Item = &str> {
+    let mut rest = text;
+    std::iter::from_fn(move || {
+        let trimmed = rest.trim_start();
+        if trimmed.is_empty() {
+            return None;
+        }
+        let mut chars = trimmed.char_indices().peekable();
+        let mut end = trimmed.len();
+        while let Some((i, c)) = chars.next() {
+            let full_width = matches!(c, '。' | '！' | '？');
+            if !(full_width || matches!(c, '.' | '!' | '?')) {
+                continue;
+            }
+            let mut after = i + c.len_utf8();
+            while let Some(&(j, next)) = chars.peek() {
+                if matches!(next, '.' | '!' | '?' | '。' | '！' | '？')
+                    || matches!(next, '"' | '\'' | '”' | '’' | '»' | ')' | ']' | '」' | '』')
+                {
+                    after = j + next.len_utf8();
+                    chars.next();
+                } else {
+                    break;
+                }
+            }
+            if full_width {
+                end = after;
+                break;
+            }
+            let following = &trimmed[after..];
+            let next_word = following.trim_start();
+            if next_word.len() < following.len() && !next_word.starts_with(char::is_lowercase) {
+                end = after;
+                break;
+            }
+        }
+        let (sentence, remainder) = trimmed.split_at(end);
+        rest = remainder;
+        Some(sentence.trim_end())
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str) -> Vec<&str> {
+        sentences(text).collect()
+    }
+
+    #[test]
+    fn sentences_end_at_terminators_followed_by_a_space_and_no_lower_case_word() {
+        assert_eq!(
+            split("Bitcoin rose 5%. Ether fell!  Why? Nobody knows"),
+            ["Bitcoin rose 5%.", "Ether fell!", "Why?", "Nobody knows"]
+        );
+        assert_eq!(
+            split("Fees of 1.5 million, e.g. the U.S.-based desk's. Then more."),
+            [
+                "Fees of 1.5 million, e.g. the U.S.-based desk's.",
+                "Then more."
+            ]
+        );
+        assert_eq!(
+            split("He said \"stop.\" Then (he thought so.) Left..."),
+            ["He said \"stop.\"", "Then (he thought so.)", "Left..."]
+        );
+    }
+
+    #[test]
+    fn full_width_terminators_end_sentences_without_a_space() {
+        assert_eq!(
+            split("価格が上昇した。取引量も増えた！「本当？」"),
+            ["価格が上昇した。", "取引量も増えた！", "「本当？」"]
+        );
+    }
+
+    #[test]
+    fn blank_text_has_no_sentences_and_text_without_a_terminator_is_one() {
+        assert!(split(" \n ").is_empty());
+        assert_eq!(split("  no full stop here "), ["no full stop here"]);
+    }
+
+    #[test]
+    fn stems_compare_characters_not_bytes() {
+        assert!(same_stem("stake", "staked"));
+        assert!(same_stem("ether", "ethereum"));
+        assert!(!same_stem("staking", "stakes"));
+        assert!(same_stem("börsen", "börse"));
+        assert!(!same_stem("miners", "mint"));
+        assert!(!same_stem("etf", "etfs"));
+    }
 }
