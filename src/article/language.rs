@@ -120,6 +120,14 @@ const STOPWORDS: &[(&str, &str, &[&str])] = &[
     ),
 ];
 
+/// Every stopword with the lists (indices into [`STOPWORDS`]) it is on.
+#[derive(Default)]
+struct Index {
+    languages: HashMap<&'static str, Vec<usize>, foldhash::fast::FixedState>,
+    /// The most characters a stopword has.
+    longest: usize,
+}
+
 /// The language `text` is written in, when the evidence is clear.
 pub fn detect(text: &str) -> Option<Detected> {
     let mut cyrillic = 0usize;
@@ -165,11 +173,12 @@ pub fn detect(text: &str) -> Option<Detected> {
         return None;
     }
     // One lookup per word in an index of every list (built once), not a scan of each list.
-    static INDEX: LazyLock<HashMap<&'static str, Vec<usize>>> = LazyLock::new(|| {
-        let mut index: HashMap<&'static str, Vec<usize>> = HashMap::new();
+    static INDEX: LazyLock<Index> = LazyLock::new(|| {
+        let mut index = Index::default();
         for (i, (_, _, list)) in STOPWORDS.iter().enumerate() {
             for word in *list {
-                index.entry(word).or_default().push(i);
+                index.languages.entry(word).or_default().push(i);
+                index.longest = index.longest.max(word.chars().count());
             }
         }
         index
@@ -180,9 +189,13 @@ pub fn detect(text: &str) -> Option<Detected> {
         .split(|c: char| !c.is_alphabetic())
         .filter(|w| !w.is_empty())
     {
+        // Lower case never has fewer characters, so a longer word is no stopword.
+        if word.chars().nth(INDEX.longest).is_some() {
+            continue;
+        }
         lower.clear();
         lower.extend(word.chars().flat_map(char::to_lowercase));
-        if let Some(languages) = INDEX.get(lower.as_str()) {
+        if let Some(languages) = INDEX.languages.get(lower.as_str()) {
             for &i in languages {
                 hits[i] += 1;
             }
