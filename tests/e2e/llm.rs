@@ -1,5 +1,5 @@
 //! The LLM client against a misbehaving server: transient failures are retried (honouring
-//! `Retry-After`), invalid answers are asked for again naming the problem, flawed answers
+//! `Retry-After`, which holds every task of the client), invalid answers are asked for again naming the problem, flawed answers
 //! become drafts, hopeless jobs are dead-lettered with their reason, a wrong key stops the
 //! worker without losing the job, and recorded llama-server responses are understood.
 
@@ -50,6 +50,38 @@ async fn rate_limits_are_retried_after_their_retry_after() {
         "Retry-After: 1, twice"
     );
     assert_keeps_contract(&env.out().join("articles/r1.md"), None);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_with_retry_after_holds_every_task_not_only_the_one_that_got_it() {
+    // Arrange: four jobs at once share one client; the first request to arrive gets a 429
+    // with `Retry-After: 1`, every request takes 200 ms.
+    let env = TestEnv::new().await;
+    env.llm.set_latency(Duration::from_millis(200));
+    env.llm.push_faults([Fault::RateLimited]);
+    let pipeline = pipeline(&env).await;
+    let jobs: Vec<Job> = (0..4).map(|i| job(&format!("storm{i}"))).collect();
+
+    // Act
+    let outcomes =
+        futures_util::future::join_all(jobs.iter().map(|job| pipeline.rewrite(job))).await;
+
+    // Assert: the 429 came back 200 ms after the first arrival; requests sent before it was
+    // seen arrive soon after that, then nothing until its second has passed (~1.2 s).
+    // Without the shared hold the three other jobs would go on sending every ~200 ms.
+    assert!(outcomes.iter().all(Result::is_ok), "{outcomes:?}");
+    let arrivals = env.llm.arrivals();
+    let first = *arrivals.iter().min().unwrap();
+    let during_hold: Vec<Duration> = arrivals
+        .iter()
+        .map(|at| *at - first)
+        .filter(|since| *since > Duration::from_millis(350) && *since < Duration::from_millis(1150))
+        .collect();
+    assert!(
+        during_hold.is_empty(),
+        "requests during the hold, after the first: {during_hold:?}"
+    );
+    assert_eq!(arrivals.len(), 4 * 4 + 1, "one retried request");
 }
 
 #[tokio::test]
