@@ -1,7 +1,8 @@
 //! The LLM client against a misbehaving server: transient failures are retried (honouring
-//! `Retry-After`, which holds every task of the client), invalid answers are asked for again naming the problem, flawed answers
-//! become drafts, hopeless jobs are dead-lettered with their reason, a wrong key stops the
-//! worker without losing the job, and recorded llama-server responses are understood.
+//! `Retry-After`, which holds every task of the client), invalid answers are asked for again
+//! naming the problem, flawed answers become drafts, hopeless jobs are dead-lettered with their
+//! reason, a wrong key stops the worker without losing the job, and recorded llama-server
+//! responses are understood.
 
 use std::time::{Duration, Instant};
 
