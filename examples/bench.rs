@@ -261,16 +261,11 @@ async fn measure(
     let expected = args.jobs as u64;
     // The calls the jobs need without re-asks: the steady state's marks, and the point after
     // which the end is near.
-    let calls_per_job = rewriter::prompts::PromptLibrary::load(
+    let library = rewriter::prompts::PromptLibrary::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
         None,
-    )
-    .ok()
-    .and_then(|library| {
-        let set = library.get(library.current()).ok()?;
-        Some(set.calls().len())
-    })
-    .unwrap_or(1);
+    )?;
+    let calls_per_job = library.get(library.current())?.calls().len();
     let expected_calls = args.jobs * calls_per_job;
     let budget = Duration::from_secs(60)
         + Duration::from_millis(args.latency_ms) * 8 * (args.jobs as u32)

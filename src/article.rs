@@ -99,27 +99,23 @@ pub fn repair(text: &str) -> String {
         }
     }
     out.push_str(rest);
-    // Each replacement only where it applies: most answers need none, and a `replace` that
-    // finds nothing still copies the text.
+    // Each replacement only where it applies (`replace_in`): most answers need none.
     let mut text = out;
-    let mut replace = |from: &[char], pattern: &str, to: &str| {
-        if text.contains(from) && text.contains(pattern) {
-            text = text.replace(pattern, to);
+    if text.contains('&') {
+        // `&amp;` last, so that `&amp;lt;` becomes `&lt;`, as written.
+        for (entity, to) in [
+            ("&nbsp;", " "),
+            ("&quot;", "\""),
+            ("&#39;", "'"),
+            ("&lt;", "<"),
+            ("&gt;", ">"),
+            ("&amp;", "&"),
+        ] {
+            replace_in(&mut text, entity, to);
         }
-    };
-    // `&amp;` last, so that `&amp;lt;` becomes `&lt;`, as written.
-    for (entity, to) in [
-        ("&nbsp;", " "),
-        ("&quot;", "\""),
-        ("&#39;", "'"),
-        ("&lt;", "<"),
-        ("&gt;", ">"),
-        ("&amp;", "&"),
-    ] {
-        replace(&['&'], entity, to);
     }
-    replace(&['*'], "**", "");
-    replace(&['_'], "__", "");
+    replace_in(&mut text, "**", "");
+    replace_in(&mut text, "__", "");
     const DOUBLE: [char; 5] = ['“', '”', '„', '‟', '″'];
     const SINGLE: [char; 5] = ['‘', '’', '‚', '‛', '′'];
     if text.contains(DOUBLE) {
@@ -138,12 +134,17 @@ pub fn repair(text: &str) -> String {
             .join("\n");
     }
     let mut text = normalize_space(&text);
-    for (from, to) in [(" ,", ","), (" .", ".")] {
-        if text.contains(from) {
-            text = text.replace(from, to);
-        }
-    }
+    replace_in(&mut text, " ,", ",");
+    replace_in(&mut text, " .", ".");
     text
+}
+
+/// `pattern` replaced by `to` in `text`, copying the text only if it occurs (a `replace` that
+/// finds nothing still copies).
+fn replace_in(text: &mut String, pattern: &str, to: &str) {
+    if text.contains(pattern) {
+        *text = text.replace(pattern, to);
+    }
 }
 
 pub(crate) fn clean_heading(s: &str) -> String {

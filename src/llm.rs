@@ -23,6 +23,7 @@
 
 pub mod pacer;
 
+use std::borrow::Cow;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -232,7 +233,7 @@ impl LlmClient {
     ) -> Result<Answer, LlmError> {
         let models = self.models_for(set);
         // Requests borrow the call's prompts; only a re-ask has a user message of its own.
-        let mut user = std::borrow::Cow::Borrowed(call.user.as_str());
+        let mut user = Cow::Borrowed(call.user.as_str());
         let mut usage = Usage::default();
         let mut requests = 0;
         let mut waiting = Duration::ZERO;
@@ -291,7 +292,7 @@ impl LlmClient {
                         // The re-ask replaces the user message rather than growing the
                         // conversation: small models have small context windows, and the
                         // problems named are what the model needs to hear.
-                        user = std::borrow::Cow::Owned(format!(
+                        user = Cow::Owned(format!(
                             "{}\n\nAn earlier answer to this request was rejected: {last_problems}. Write a new answer that avoids these problems.",
                             call.user
                         ));

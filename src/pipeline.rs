@@ -176,9 +176,10 @@ impl Pipeline {
             let rules = review::Review {
                 headline,
                 prompt: &call.user,
-                faithfulness: self.faithfulness == Faithfulness::Retry,
+                faithfulness: facts
+                    .as_ref()
+                    .filter(|_| self.faithfulness == Faithfulness::Retry),
                 bounds: set.bounds,
-                facts: facts.as_ref(),
             };
             let answer = self
                 .llm
@@ -192,9 +193,9 @@ impl Pipeline {
                 Faithfulness::Retry => !answer.flaws.is_empty(),
                 Faithfulness::Flag => true,
             };
-            if judged {
+            if let Some(facts) = facts.as_ref().filter(|_| judged) {
                 let (unsupported, flaws) =
-                    review::unsupported_and_flaws(&answer.value, headline, facts.as_ref());
+                    review::unsupported_and_flaws(&answer.value, headline, facts);
                 if self.faithfulness == Faithfulness::Flag {
                     flags.extend(flaws);
                 }

@@ -76,24 +76,21 @@ pub struct Review<'a> {
     pub headline: &'a Headline,
     /// The user message the answer replies to (to notice its example copied).
     pub prompt: &'a str,
-    /// Judge figures, dates, tickers and names against the news item (the `retry` policy);
-    /// off, the caller may still record them with [`unsupported_claims`].
-    pub faithfulness: bool,
+    /// Judge figures, dates, tickers and names against these facts of the news item (the
+    /// `retry` policy; computed once per job); `None`: not judged here, though the caller may
+    /// still record them with [`unsupported_and_flaws`].
+    pub faithfulness: Option<&'a Facts>,
     pub bounds: Bounds,
-    /// The headline's [`Facts`], when the caller computed them once for all its calls;
-    /// `None`: computed per check.
-    pub facts: Option<&'a Facts>,
 }
 
 impl<'a> Review<'a> {
-    /// Every check, with the default bounds.
-    pub fn new(headline: &'a Headline, prompt: &'a str) -> Self {
+    /// Every check, faithfulness against `facts`, with the default bounds.
+    pub fn new(headline: &'a Headline, prompt: &'a str, facts: &'a Facts) -> Self {
         Self {
             headline,
             prompt,
-            faithfulness: true,
+            faithfulness: Some(facts),
             bounds: Bounds::default(),
-            facts: None,
         }
     }
 }
@@ -115,7 +112,8 @@ impl Verdict {
 
 /// Judges the fields of one answer against every article rule with the default bounds.
 pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdict {
-    check(answer, &Review::new(headline, prompt))
+    let facts = Facts::of_headline(headline);
+    check(answer, &Review::new(headline, prompt, &facts))
 }
 
 /// Judges the fields of one answer against the article rules (the schema was checked already).
@@ -125,7 +123,6 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         prompt,
         faithfulness,
         bounds,
-        facts,
     } = *review;
     let mut v = Verdict::default();
     let Some(fields) = answer.as_object() else {
@@ -233,7 +230,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
     let source_lower = source.to_lowercase();
     let prompt_lower = normalize_space(prompt).to_lowercase();
     let mut seen_sentences: BTreeSet<String> = BTreeSet::new();
-    if faithfulness {
+    if let Some(facts) = faithfulness {
         v.flawed
             .extend(flaws_of(&unsupported_in(&prose, headline, facts)));
     }
@@ -375,26 +372,20 @@ fn text_problem(text: &str) -> Option<&'static str> {
     ];
     // Upper case only, as whole words: Spanish and Portuguese "todo" is an ordinary word.
     const MARKERS: &[&str] = &["TODO", "TBD", "XXX", "FIXME"];
-    static PHRASES: LazyLock<Option<AhoCorasick>> =
-        LazyLock::new(|| AhoCorasick::new(AI_TALK.iter().chain(PLACEHOLDERS)).ok());
+    // Patterns 0.. are AI talk, the rest placeholders.
+    #[allow(clippy::expect_used)] // A few short constant phrases: far below any size limit.
+    static PHRASES: LazyLock<AhoCorasick> = LazyLock::new(|| {
+        AhoCorasick::new(AI_TALK.iter().chain(PLACEHOLDERS)).expect("the phrase lists build")
+    });
     // Every phrase of either list in one pass; talk about being an AI is named first.
-    let found: Vec<usize> = match &*PHRASES {
-        Some(automaton) => automaton
-            .find_iter(&lower)
-            .map(|m| m.pattern().as_usize())
-            .collect(),
-        None => AI_TALK
-            .iter()
-            .chain(PLACEHOLDERS)
-            .enumerate()
-            .filter(|(_, p)| lower.contains(*p))
-            .map(|(i, _)| i)
-            .collect(),
-    };
-    if found.iter().any(|&i| i < AI_TALK.len()) {
-        return Some("talks about itself or its instructions");
+    let mut placeholder = false;
+    for found in PHRASES.find_iter(&lower) {
+        if found.pattern().as_usize() < AI_TALK.len() {
+            return Some("talks about itself or its instructions");
+        }
+        placeholder = true;
     }
-    if !found.is_empty()
+    if placeholder
         || text
             .split(|c: char| !c.is_alphanumeric())
             .any(|w| MARKERS.contains(&w))
@@ -443,16 +434,8 @@ fn prose_of(answer: &Value) -> Vec<(String, String)> {
 fn unsupported_in(
     prose: &[(String, String)],
     headline: &Headline,
-    facts: Option<&Facts>,
+    facts: &Facts,
 ) -> Vec<(String, Claim)> {
-    let computed;
-    let facts = match facts {
-        Some(f) => f,
-        None => {
-            computed = Facts::of_headline(headline);
-            &computed
-        }
-    };
     let mut out: Vec<(String, Claim)> = Vec::new();
     for (field, text) in prose {
         for claim in facts.unsupported(text, &headline.lang, field != "heading") {
@@ -487,24 +470,13 @@ fn flaws_of(unsupported: &[(String, Claim)]) -> Vec<String> {
     flaws
 }
 
-/// The figures, dates, tickers and names of an answer that the news item does not support,
-/// as written, each once.
-pub fn unsupported_claims(answer: &Value, headline: &Headline) -> Vec<String> {
-    unsupported_and_flaws(answer, headline, None).0
-}
-
-/// The flags [`check`] raises for unsupported claims, for a caller that judges faithfulness
-/// after the answer was accepted (the `flag` policy).
-pub fn faithfulness_flaws(answer: &Value, headline: &Headline) -> Vec<String> {
-    unsupported_and_flaws(answer, headline, None).1
-}
-
-/// [`unsupported_claims`] and [`faithfulness_flaws`] in one pass, with the headline's facts
-/// if the caller has them.
+/// The figures, dates, tickers and names of an answer that the news item (its `facts`) does
+/// not support, as written, each once; and the flags [`check`] raises for them, for a caller
+/// that judges faithfulness after the answer was accepted (the `flag` policy).
 pub fn unsupported_and_flaws(
     answer: &Value,
     headline: &Headline,
-    facts: Option<&Facts>,
+    facts: &Facts,
 ) -> (Vec<String>, Vec<String>) {
     let found = unsupported_in(&prose_of(answer), headline, facts);
     let flaws = flaws_of(&found);
@@ -629,7 +601,7 @@ mod tests {
     }
 
     #[test]
-    fn stems_compare_characters_not_bytes() {
+    fn stems_are_the_first_five_letters_or_a_whole_shorter_word() {
         assert!(same_stem("stake", "staked"));
         assert!(same_stem("ether", "ethereum"));
         assert!(!same_stem("staking", "stakes"));

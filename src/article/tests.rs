@@ -363,7 +363,8 @@ fn length_bounds_come_from_the_review_and_are_checked() {
     use super::review::{Bounds, Review, check};
     let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
     let long = "Mining revenue fell as operators unplugged machines. ".repeat(20);
-    let mut rules = Review::new(&h, "");
+    let facts = super::facts::Facts::of_headline(&h);
+    let mut rules = Review::new(&h, "", &facts);
     let v = check(&json!({"overview": long}), &rules);
     assert!(
         v.flawed
