@@ -21,7 +21,7 @@
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod fake_llm;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
 use std::time::{Duration, Instant};
@@ -235,6 +235,7 @@ async fn measure(
     }
     let started = Instant::now();
     let cpu_start = cpu_seconds(pid)?;
+    let threads_start = thread_stats(pid);
     let mut perf = match &args.perf {
         Some(path) => Some(
             Command::new("perf")
@@ -278,7 +279,7 @@ async fn measure(
     let mut steady: Vec<(Instant, usize)> = Vec::new();
     let mut scraped = Instant::now();
     let mut text = String::new();
-    let (cpu_end, metrics_text, elapsed) = loop {
+    let (cpu_end, threads_end, metrics_text, elapsed) = loop {
         if let Some(status) = child.try_wait()? {
             bail!("the worker exited during the run: {status}");
         }
@@ -298,7 +299,7 @@ async fn measure(
         if settled >= expected as f64 {
             let elapsed = started.elapsed();
             let cpu = cpu_seconds(pid)?;
-            break (cpu, text, elapsed);
+            break (cpu, thread_stats(pid), text, elapsed);
         }
         if started.elapsed() > budget {
             bail!("only {settled} of {expected} jobs settled in {budget:?}");
@@ -391,7 +392,77 @@ async fn measure(
         ms(p50),
         ms(p99)
     );
+    let _ = write!(
+        report,
+        "\nby thread         CPU ms/job · sleeps/job · preempted/job (threads alive at both ends)"
+    );
+    for (name, end) in &threads_end {
+        let start = threads_start.get(name).copied().unwrap_or_default();
+        let _ = write!(
+            report,
+            "\n  {name:<16}{:.3} · {:.1} · {:.1}",
+            per_job(end.cpu - start.cpu),
+            end.voluntary.saturating_sub(start.voluntary) as f64 / expected as f64,
+            end.involuntary.saturating_sub(start.involuntary) as f64 / expected as f64,
+        );
+    }
     Ok(report)
+}
+
+/// CPU and context switches of a thread, or of the threads sharing a name.
+#[derive(Debug, Clone, Copy, Default)]
+struct ThreadStat {
+    cpu: f64,
+    /// Switches because the thread went to sleep (waiting for work): each is a wake-up later.
+    voluntary: u64,
+    /// Switches because the scheduler took the core away.
+    involuntary: u64,
+}
+
+/// The worker's threads by name (numbered names such as `tokio-runtime-w` summed), read from
+/// `/proc/<pid>/task`. Threads that start or end within the window are counted only for the
+/// part of it they were alive at one of its ends; the whole-process figures above are exact.
+fn thread_stats(pid: u32) -> BTreeMap<String, ThreadStat> {
+    let mut by_name: BTreeMap<String, ThreadStat> = BTreeMap::new();
+    let hz = clock_ticks_per_second();
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return by_name;
+    };
+    for task in tasks.flatten() {
+        let dir = task.path();
+        let (Ok(comm), Ok(stat), Ok(status)) = (
+            std::fs::read_to_string(dir.join("comm")),
+            std::fs::read_to_string(dir.join("stat")),
+            std::fs::read_to_string(dir.join("status")),
+        ) else {
+            continue;
+        };
+        let name = comm
+            .trim()
+            .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
+        let fields: Vec<&str> = stat
+            .rsplit_once(')')
+            .map(|(_, r)| r.split_whitespace().collect())
+            .unwrap_or_default();
+        let ticks = |i: usize| {
+            fields
+                .get(i)
+                .and_then(|f| f.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        let switches = |key: &str| {
+            status
+                .lines()
+                .find_map(|l| l.strip_prefix(key))
+                .and_then(|v| v.trim().parse::<u64>().ok())
+                .unwrap_or(0)
+        };
+        let entry = by_name.entry(name.to_owned()).or_default();
+        entry.cpu += (ticks(11) + ticks(12)) / hz;
+        entry.voluntary += switches("voluntary_ctxt_switches:");
+        entry.involuntary += switches("nonvoluntary_ctxt_switches:");
+    }
+    by_name
 }
 
 fn ms(secs: Option<f64>) -> String {
