@@ -280,10 +280,9 @@ fn parse_version(s: &str) -> Result<PromptVersion, String> {
     PromptVersion::parse(s).map_err(|e| e.to_string())
 }
 
-/// Threads for blocking file work (writes, fsyncs, stats). Tokio's default, 512, lets a worker
-/// with hundreds of jobs in flight start a thread per concurrent save, each with its stack and
-/// allocator cache: more memory and context switches. 32 gave more throughput only on a slow
-/// disk, for 43 MiB of peak RSS at 256 jobs in flight (see bench/README.md).
+/// Threads for blocking file work (stats, reads, listings; writes have the store's own thread).
+/// Tokio's default, 512, lets a worker with hundreds of jobs in flight start a thread per
+/// concurrent check, each with its stack and allocator cache: more memory and context switches.
 pub const BLOCKING_THREADS: usize = 8;
 
 /// The async runtime every command runs on.

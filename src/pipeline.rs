@@ -150,8 +150,11 @@ impl Pipeline {
         let set = self.prompts.get(version)?;
         let id = job.id();
         if !job.force && self.store.has_version(id, version).await? {
-            if self.store.ensure_published(id, version).await? {
-                tracing::info!("republished an existing version left unpublished by a crash");
+            let source = serde_json::to_vec_pretty(&job.headline.to_value()).unwrap_or_default();
+            if self.store.ensure_complete(id, version, source).await? {
+                tracing::info!(
+                    "completed the files of an existing version left incomplete by a crash"
+                );
             }
             return Ok(Outcome::AlreadyWritten { version });
         }

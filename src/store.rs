@@ -7,20 +7,26 @@
 //! sources/<id>.json       the headline as last received, for reprocessing
 //! ```
 //!
-//! Every file is written whole or not at all: a temporary file beside the target, fsync,
-//! rename, fsync of the folder. Paths are built only from a validated [`ExternalId`] and a
-//! [`PromptVersion`], and checked to stay under the root. The local folder is the one backend
-//! today; the public methods are the whole interface an object-store backend would implement.
-//! All filesystem work runs on tokio's blocking pool, off the reactor.
+//! Every file is written whole or not at all: a temporary file beside the target, flushed to
+//! disk, renamed, the rename flushed. Writes go through one thread that commits the saves
+//! waiting for it as a group, with one pair of flushes for all ([`commit`]). Paths are built
+//! only from a validated [`ExternalId`] and a [`PromptVersion`], and checked to stay under the
+//! root. The local folder is the one backend today; the public methods are the whole interface
+//! an object-store backend would implement. Reads, listings and checks run on tokio's blocking
+//! pool, off the reactor.
+
+mod commit;
 
 use std::collections::BTreeMap;
-use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::fs;
+use std::io;
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
 use crate::job::{ExternalId, PromptVersion};
+
+use commit::{Committer, Files};
 
 const TMP_SUFFIX: &str = ".tmp";
 
@@ -43,6 +49,22 @@ pub enum StoreError {
 }
 
 impl StoreError {
+    /// The same failure, for another save of a group that shares it.
+    fn clone_for_group(&self) -> Self {
+        match self {
+            Self::Io { op, path, source } => Self::Io {
+                op,
+                path: path.clone(),
+                source: io::Error::new(source.kind(), source.to_string()),
+            },
+            Self::NoSuchVersion { id, version } => Self::NoSuchVersion {
+                id: id.clone(),
+                version: *version,
+            },
+            Self::Join(reason) => Self::Join(reason.clone()),
+        }
+    }
+
     fn io(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
         let path = path.to_owned();
         move |source| StoreError::Io { op, path, source }
@@ -60,25 +82,24 @@ pub struct Saved {
 #[derive(Debug, Clone)]
 pub struct ContentStore {
     root: PathBuf,
+    committer: Committer,
 }
 
 impl ContentStore {
     /// Opens (creating) the layout under `root` and removes temporary files that a killed
     /// process on this host left behind.
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
-        let root = root.into();
-        let store = Self { root };
-        let this = store.clone();
+        let root: PathBuf = root.into();
+        let dirs = ["articles", "versions", "sources"].map(|d| root.join(d));
         blocking(move || {
-            for dir in ["articles", "versions", "sources"] {
-                let path = this.root.join(dir);
-                fs::create_dir_all(&path).map_err(StoreError::io("create", &path))?;
+            for path in &dirs {
+                fs::create_dir_all(path).map_err(StoreError::io("create", path))?;
             }
-            this.sweep_orphaned_temporaries();
-            Ok(())
+            sweep_orphaned_temporaries(&root);
+            let committer = Committer::start(&root, &dirs)?;
+            Ok(Self { root, committer })
         })
-        .await?;
-        Ok(store)
+        .await
     }
 
     pub fn root(&self) -> &Path {
@@ -115,9 +136,9 @@ impl ContentStore {
         .await
     }
 
-    /// Writes the source, the version and the published copy, in that order, each atomically.
-    /// A crash between two writes leaves every file whole; [`Self::ensure_published`] repairs
-    /// the published copy when the job is redelivered.
+    /// Writes the source, the version and the published copy, each whole, durably, in that
+    /// order. A crash before they are all durable leaves each file whole (old or new); the
+    /// redelivered job finds its version and [`Self::ensure_complete`] repairs the rest.
     pub async fn save(
         &self,
         id: &ExternalId,
@@ -129,30 +150,29 @@ impl ContentStore {
             version_path: self.version_path(id, version),
             article_path: self.article_path(id),
         };
-        let source_path = self.source_path(id);
-        let this = self.clone();
-        let out = saved.clone();
-        blocking(move || {
-            this.write_atomic(&source_path, &source_json)?;
-            this.write_atomic(&out.version_path, markdown.as_bytes())?;
-            this.write_atomic(&out.article_path, markdown.as_bytes())
-        })
+        self.write(vec![
+            (self.source_path(id), source_json),
+            (saved.version_path.clone(), markdown.clone().into_bytes()),
+            (saved.article_path.clone(), markdown.into_bytes()),
+        ])
         .await?;
         Ok(saved)
     }
 
-    /// After a redelivery found `version` already written: make sure the published copy is not
-    /// older than it (the first delivery may have died between the two writes). A copy written
-    /// later — by a promote or a newer version — is left alone.
-    pub async fn ensure_published(
+    /// After a redelivery found `version` already written: make sure the source exists and the
+    /// published copy is not older than the version (the first delivery may have died before
+    /// all its files were durable). A copy written later — by a promote or a newer version — is
+    /// left alone. Returns whether anything had to be written.
+    pub async fn ensure_complete(
         &self,
         id: &ExternalId,
         version: PromptVersion,
+        source_json: Vec<u8>,
     ) -> Result<bool, StoreError> {
         let version_path = self.version_path(id, version);
         let article_path = self.article_path(id);
-        let this = self.clone();
-        blocking(move || {
+        let source_path = self.source_path(id);
+        let missing: Files = blocking(move || {
             let modified = |p: &Path| -> Result<Option<SystemTime>, StoreError> {
                 match fs::metadata(p) {
                     Ok(m) => Ok(m.modified().ok()),
@@ -160,6 +180,10 @@ impl ContentStore {
                     Err(e) => Err(StoreError::io("stat", p)(e)),
                 }
             };
+            let mut missing = Vec::new();
+            if modified(&source_path)?.is_none() {
+                missing.push((source_path, source_json));
+            }
             let stale = match (modified(&version_path)?, modified(&article_path)?) {
                 (Some(_), None) => true,
                 (Some(v), Some(a)) => a < v,
@@ -168,30 +192,32 @@ impl ContentStore {
             if stale {
                 let text =
                     fs::read(&version_path).map_err(StoreError::io("read", &version_path))?;
-                this.write_atomic(&article_path, &text)?;
+                missing.push((article_path, text));
             }
-            Ok(stale)
+            Ok(missing)
         })
-        .await
+        .await?;
+        if missing.is_empty() {
+            return Ok(false);
+        }
+        self.write(missing).await?;
+        Ok(true)
     }
 
     /// Makes version `version` the published article again, without touching the versions.
     pub async fn promote(&self, id: &ExternalId, version: PromptVersion) -> Result<(), StoreError> {
         let version_path = self.version_path(id, version);
-        let article_path = self.article_path(id);
-        let this = self.clone();
-        let id = id.clone();
-        blocking(move || {
-            let text = match fs::read(&version_path) {
-                Ok(t) => t,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    return Err(StoreError::NoSuchVersion { id, version });
-                }
-                Err(e) => return Err(StoreError::io("read", &version_path)(e)),
-            };
-            this.write_atomic(&article_path, &text)
+        let missing = id.clone();
+        let text = blocking(move || match fs::read(&version_path) {
+            Ok(t) => Ok(t),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoSuchVersion {
+                id: missing,
+                version,
+            }),
+            Err(e) => Err(StoreError::io("read", &version_path)(e)),
         })
-        .await
+        .await?;
+        self.write(vec![(self.article_path(id), text)]).await
     }
 
     /// The versions written for an article, oldest first.
@@ -300,62 +326,37 @@ impl ContentStore {
         blocking(move || fs::read(&path).map_err(StoreError::io("read", &path))).await
     }
 
-    /// Writes `bytes` to `path` whole or not at all.
-    fn write_atomic(&self, path: &Path, bytes: &[u8]) -> Result<(), StoreError> {
-        if !path.starts_with(&self.root) {
+    /// Writes `files` whole, durably, in order, through the group commit; refuses any path
+    /// outside the output folder.
+    async fn write(&self, files: Files) -> Result<(), StoreError> {
+        if let Some((path, _)) = files.iter().find(|(p, _)| !p.starts_with(&self.root)) {
             return Err(StoreError::io("refuse", path)(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "path is outside the output folder",
             )));
         }
-        let dir = path.parent().unwrap_or(&self.root);
-        let tmp = temporary_path(path);
-        let create = || OpenOptions::new().write(true).create_new(true).open(&tmp);
-        let result = (|| {
-            // The folder usually exists: create it only when the file cannot be, which saves
-            // a mkdir system call per file on the hot path.
-            let mut file = match create() {
-                Err(e) if e.kind() == io::ErrorKind::NotFound => {
-                    fs::create_dir_all(dir).map_err(StoreError::io("create", dir))?;
-                    create()
-                }
-                other => other,
-            }
-            .map_err(StoreError::io("create", &tmp))?;
-            file.write_all(bytes)
-                .map_err(StoreError::io("write", &tmp))?;
-            file.sync_all().map_err(StoreError::io("fsync", &tmp))?;
-            drop(file);
-            fs::rename(&tmp, path).map_err(StoreError::io("rename", path))?;
-            File::open(dir)
-                .and_then(|d| d.sync_all())
-                .map_err(StoreError::io("fsync", dir))
-        })();
-        if result.is_err() {
-            let _ = fs::remove_file(&tmp);
-        }
-        result
+        self.committer.write(files).await
     }
+}
 
-    /// Temporary files are named `.<file>.<pid>.<n>.tmp`; those of processes that no longer run
-    /// on this host are the remains of a kill, and go.
-    fn sweep_orphaned_temporaries(&self) {
-        let mut dirs = vec![self.root.join("articles"), self.root.join("sources")];
-        if let Ok(entries) = fs::read_dir(self.root.join("versions")) {
-            dirs.extend(entries.filter_map(Result::ok).map(|e| e.path()));
-        }
-        for dir in dirs {
-            let Ok(entries) = fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.filter_map(Result::ok) {
-                let name = entry.file_name();
-                let Some(name) = name.to_str() else { continue };
-                if let Some(pid) = temporary_owner(name)
-                    && !Path::new("/proc").join(pid.to_string()).exists()
-                {
-                    let _ = fs::remove_file(entry.path());
-                }
+/// Temporary files are named `.<file>.<pid>.<n>.tmp`; those of processes that no longer run on
+/// this host are the remains of a kill, and go.
+fn sweep_orphaned_temporaries(root: &Path) {
+    let mut dirs = vec![root.join("articles"), root.join("sources")];
+    if let Ok(entries) = fs::read_dir(root.join("versions")) {
+        dirs.extend(entries.filter_map(Result::ok).map(|e| e.path()));
+    }
+    for dir in dirs {
+        let Ok(entries) = fs::read_dir(&dir) else {
+            continue;
+        };
+        for entry in entries.filter_map(Result::ok) {
+            let name = entry.file_name();
+            let Some(name) = name.to_str() else { continue };
+            if let Some(pid) = temporary_owner(name)
+                && !Path::new("/proc").join(pid.to_string()).exists()
+            {
+                let _ = fs::remove_file(entry.path());
             }
         }
     }
@@ -375,7 +376,7 @@ fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
         .collect())
 }
 
-fn temporary_path(path: &Path) -> PathBuf {
+pub(crate) fn temporary_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
@@ -487,20 +488,38 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_missing_published_copy_is_restored_from_its_version() {
+    async fn a_redelivery_restores_a_missing_source_and_published_copy() {
+        // Arrange: a crash left the version without its source and published copy.
         let dir = tempfile::tempdir().unwrap();
         let store = ContentStore::open(dir.path()).await.unwrap();
         store
-            .save(&id("a"), v(1), "one".into(), b"{}".to_vec())
+            .save(&id("a"), v(1), "one".into(), b"{\"title\":1}".to_vec())
             .await
             .unwrap();
         fs::remove_file(store.article_path(&id("a"))).unwrap();
-        assert!(store.ensure_published(&id("a"), v(1)).await.unwrap());
+        fs::remove_file(store.source_path(&id("a"))).unwrap();
+        // Act
+        let repaired = store
+            .ensure_complete(&id("a"), v(1), b"{\"title\":2}".to_vec())
+            .await
+            .unwrap();
+        // Assert
+        assert!(repaired);
         assert_eq!(
             fs::read_to_string(store.article_path(&id("a"))).unwrap(),
             "one"
         );
-        assert!(!store.ensure_published(&id("a"), v(1)).await.unwrap());
+        assert_eq!(
+            fs::read_to_string(store.source_path(&id("a"))).unwrap(),
+            "{\"title\":2}"
+        );
+        assert!(
+            !store
+                .ensure_complete(&id("a"), v(1), b"{}".to_vec())
+                .await
+                .unwrap(),
+            "a complete version is left alone"
+        );
     }
 
     #[tokio::test]
