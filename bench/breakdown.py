@@ -15,9 +15,10 @@ import sys
 
 PARTS = [
     ("review (article rules, faithfulness, language)", "review::check"),
-    # The file work of the blocking pool: inlined frames may not name the store.
-    ("store (files, fsyncs, renames)",
-     r"ContentStore|write_atomic|__x64_sys_(openat|fsync|rename|mkdir|statx|unlink|close)\b"),
+    # The store's file thread (group commit) and its checks on the blocking pool: inlined
+    # frames may not name the store.
+    ("store (files, flushes, renames)",
+     r"ContentStore|store::commit|__x64_sys_(openat|fsync|syncfs|rename|mkdir|statx|unlink|close)\b"),
     ("prompts (Handlebars)", "PromptSet::render"),
     ("article (assemble, YAML out and back)", "rewriter::article::"),
     ("HTTP request (async-openai, reqwest)", "async_openai"),
