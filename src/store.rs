@@ -424,11 +424,7 @@ mod tests {
         assert!(store.source_path(&id("a1")).exists());
         assert!(store.has_version(&id("a1"), v(1)).await.unwrap());
         assert!(!store.has_version(&id("a1"), v(2)).await.unwrap());
-        let leftovers: Vec<_> = walk(dir.path())
-            .into_iter()
-            .filter(|p| p.to_string_lossy().ends_with(TMP_SUFFIX))
-            .collect();
-        assert!(leftovers.is_empty(), "{leftovers:?}");
+        assert_eq!(temporaries_under(dir.path()), Vec::<PathBuf>::new());
     }
 
     #[tokio::test]
@@ -550,23 +546,20 @@ mod tests {
         let err = result.unwrap_err().to_string();
         assert!(err.contains("sources"), "{err}");
         assert!(!store.has_version(&id("a"), v(1)).await.unwrap());
-        assert!(
-            walk(dir.path())
-                .iter()
-                .all(|p| !p.to_string_lossy().ends_with(TMP_SUFFIX))
-        );
+        assert_eq!(temporaries_under(dir.path()), Vec::<PathBuf>::new());
     }
 
-    fn walk(dir: &Path) -> Vec<PathBuf> {
-        let mut out = Vec::new();
+    /// The temporary files left anywhere under `dir`.
+    pub(super) fn temporaries_under(dir: &Path) -> Vec<PathBuf> {
+        let mut found = Vec::new();
         for entry in fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-            let p = entry.path();
-            if p.is_dir() {
-                out.extend(walk(&p));
-            } else {
-                out.push(p);
+            let path = entry.path();
+            if path.is_dir() {
+                found.extend(temporaries_under(&path));
+            } else if path.to_string_lossy().ends_with(TMP_SUFFIX) {
+                found.push(path);
             }
         }
-        out
+        found
     }
 }

@@ -263,23 +263,11 @@ fn remove_all(pairs: &[(PathBuf, PathBuf)]) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::store::tests::temporaries_under;
 
     fn request(files: Files) -> (Request, oneshot::Receiver<Result<(), StoreError>>) {
         let (done, answer) = oneshot::channel();
         (Request { files, done }, answer)
-    }
-
-    fn temporaries_in(dir: &Path) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        for entry in fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(temporaries_in(&path));
-            } else if path.to_string_lossy().ends_with(super::super::TMP_SUFFIX) {
-                found.push(path);
-            }
-        }
-        found
     }
 
     #[test]
@@ -314,7 +302,7 @@ mod tests {
             !root.join("a/two.md").exists(),
             "a failed save leaves none of its files"
         );
-        assert_eq!(temporaries_in(root), Vec::<PathBuf>::new());
+        assert_eq!(temporaries_under(root), Vec::<PathBuf>::new());
     }
 
     #[test]
@@ -328,7 +316,7 @@ mod tests {
         commit(&Flush::EachFile, vec![save]);
         assert!(answer.blocking_recv().unwrap().is_ok());
         assert_eq!(fs::read(root.join("a/one.md")).unwrap(), b"one, again");
-        assert_eq!(temporaries_in(root), Vec::<PathBuf>::new());
+        assert_eq!(temporaries_under(root), Vec::<PathBuf>::new());
     }
 
     #[tokio::test]
