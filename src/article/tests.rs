@@ -460,3 +460,34 @@ fn the_cost_is_recorded_as_a_plain_decimal_and_reads_back_the_same() {
     let unpriced = article_for("T").to_markdown().unwrap();
     assert!(!unpriced.contains("costUsd"), "{unpriced}");
 }
+
+#[test]
+fn spaces_are_normalised_the_same_whether_the_text_takes_the_fast_path_or_not() {
+    // Every Unicode whitespace, and characters whose UTF-8 starts like one but is not.
+    let unicode_spaces: Vec<char> = (0..=0x3000u32)
+        .filter_map(char::from_u32)
+        .filter(|c| c.is_whitespace())
+        .collect();
+    let lookalikes = ['’', '“', '—', '–', '…', '€', '¢', 'ᚁ', '\u{2060}', '、', 'é'];
+    let mut texts = vec![
+        String::new(),
+        " ".to_owned(),
+        "one".to_owned(),
+        "one two".to_owned(),
+        "one  two".to_owned(),
+        " one two".to_owned(),
+        "one two ".to_owned(),
+        "one\ttwo".to_owned(),
+        "one\r\ntwo".to_owned(),
+    ];
+    for c in unicode_spaces.iter().chain(&lookalikes) {
+        texts.push(format!("one{c}two"));
+        texts.push(format!("{c}one two{c}"));
+        texts.push(format!("one {c} two"));
+    }
+    for text in &texts {
+        let expected = text.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert_eq!(normalize_space(text), expected, "{text:?}");
+    }
+    assert!(unicode_spaces.len() > 20, "{unicode_spaces:?}");
+}
