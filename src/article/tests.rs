@@ -468,7 +468,9 @@ fn spaces_are_normalised_the_same_whether_the_text_takes_the_fast_path_or_not() 
         .filter_map(char::from_u32)
         .filter(|c| c.is_whitespace())
         .collect();
-    let lookalikes = ['’', '“', '—', '–', '…', '€', '¢', 'ᚁ', '\u{2060}', '、', 'é'];
+    let lookalikes = [
+        '’', '“', '—', '–', '…', '€', '¢', 'ᚁ', '\u{2060}', '、', 'é',
+    ];
     let mut texts = vec![
         String::new(),
         " ".to_owned(),
