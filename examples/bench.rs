@@ -21,9 +21,10 @@
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod fake_llm;
 
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::process::{Child, Command, ExitCode, Stdio};
+use std::sync::LazyLock;
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, bail};
@@ -223,6 +224,14 @@ async fn measure(
     port: u16,
 ) -> anyhow::Result<String> {
     let pid = child.id();
+    // The calls the jobs need without re-asks: the steady state's marks, and the point after
+    // which the end is near.
+    let library = rewriter::prompts::PromptLibrary::load(
+        &Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
+        None,
+    )?;
+    let calls_per_job = library.get(library.current())?.calls().len();
+    let expected_calls = args.jobs * calls_per_job;
     let deadline = Instant::now() + Duration::from_secs(60);
     while llm.requests() == 0 {
         if let Some(status) = child.try_wait()? {
@@ -260,14 +269,6 @@ async fn measure(
     };
     let requests_start = llm.requests();
     let expected = args.jobs as u64;
-    // The calls the jobs need without re-asks: the steady state's marks, and the point after
-    // which the end is near.
-    let library = rewriter::prompts::PromptLibrary::load(
-        &Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
-        None,
-    )?;
-    let calls_per_job = library.get(library.current())?.calls().len();
-    let expected_calls = args.jobs * calls_per_job;
     let budget = Duration::from_secs(60)
         + Duration::from_millis(args.latency_ms) * 8 * (args.jobs as u32)
             / u32::from(args.concurrency).max(1);
@@ -424,15 +425,14 @@ struct ThreadStat {
 /// part of it they were alive at one of its ends; the whole-process figures above are exact.
 fn thread_stats(pid: u32) -> BTreeMap<String, ThreadStat> {
     let mut by_name: BTreeMap<String, ThreadStat> = BTreeMap::new();
-    let hz = clock_ticks_per_second();
     let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
         return by_name;
     };
     for task in tasks.flatten() {
         let dir = task.path();
-        let (Ok(comm), Ok(stat), Ok(status)) = (
+        let (Ok(comm), Ok(cpu), Ok(status)) = (
             std::fs::read_to_string(dir.join("comm")),
-            std::fs::read_to_string(dir.join("stat")),
+            cpu_in(&dir.join("stat")),
             std::fs::read_to_string(dir.join("status")),
         ) else {
             continue;
@@ -440,27 +440,10 @@ fn thread_stats(pid: u32) -> BTreeMap<String, ThreadStat> {
         let name = comm
             .trim()
             .trim_end_matches(|c: char| c.is_ascii_digit() || c == '-');
-        let fields: Vec<&str> = stat
-            .rsplit_once(')')
-            .map(|(_, r)| r.split_whitespace().collect())
-            .unwrap_or_default();
-        let ticks = |i: usize| {
-            fields
-                .get(i)
-                .and_then(|f| f.parse::<f64>().ok())
-                .unwrap_or(0.0)
-        };
-        let switches = |key: &str| {
-            status
-                .lines()
-                .find_map(|l| l.strip_prefix(key))
-                .and_then(|v| v.trim().parse::<u64>().ok())
-                .unwrap_or(0)
-        };
         let entry = by_name.entry(name.to_owned()).or_default();
-        entry.cpu += (ticks(11) + ticks(12)) / hz;
-        entry.voluntary += switches("voluntary_ctxt_switches:");
-        entry.involuntary += switches("nonvoluntary_ctxt_switches:");
+        entry.cpu += cpu.user + cpu.system;
+        entry.voluntary += status_field(&status, "voluntary_ctxt_switches").unwrap_or(0);
+        entry.involuntary += status_field(&status, "nonvoluntary_ctxt_switches").unwrap_or(0);
     }
     by_name
 }
@@ -549,7 +532,12 @@ fn overhead_quantiles(text: &str) -> (Option<f64>, Option<f64>) {
 
 /// User and system CPU of a process so far, in seconds.
 fn cpu_seconds(pid: u32) -> anyhow::Result<Cpu> {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    cpu_in(Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// User and system CPU so far of the process or thread whose `stat` file this is.
+fn cpu_in(stat_file: &Path) -> anyhow::Result<Cpu> {
+    let stat = std::fs::read_to_string(stat_file)?;
     // Fields after the command name (which may hold spaces) in parentheses.
     let rest = stat
         .rsplit_once(')')
@@ -560,10 +548,9 @@ fn cpu_seconds(pid: u32) -> anyhow::Result<Cpu> {
     let ticks = |i: usize| -> anyhow::Result<f64> {
         Ok(fields.get(i).context("short /proc stat")?.parse::<f64>()?)
     };
-    let hz = clock_ticks_per_second();
     Ok(Cpu {
-        user: ticks(11)? / hz,
-        system: ticks(12)? / hz,
+        user: ticks(11)? / *CLOCK_TICKS,
+        system: ticks(12)? / *CLOCK_TICKS,
     })
 }
 
@@ -574,7 +561,8 @@ struct Cpu {
     system: f64,
 }
 
-fn clock_ticks_per_second() -> f64 {
+/// Ticks per second of `/proc`'s CPU times, asked of `getconf` once.
+static CLOCK_TICKS: LazyLock<f64> = LazyLock::new(|| {
     Command::new("getconf")
         .arg("CLK_TCK")
         .output()
@@ -582,15 +570,19 @@ fn clock_ticks_per_second() -> f64 {
         .and_then(|o| String::from_utf8(o.stdout).ok())
         .and_then(|s| s.trim().parse().ok())
         .unwrap_or(100.0)
-}
+});
 
 /// A numeric field of `/proc/<pid>/status` (sizes are in kB).
 fn status_kib(pid: u32, field: &str) -> anyhow::Result<u64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
-    let fields: HashMap<&str, &str> = status.lines().filter_map(|l| l.split_once(':')).collect();
-    fields
-        .get(field)
+    status_field(&status, field).with_context(|| format!("no {field} in /proc/{pid}/status"))
+}
+
+/// The number at the start of a `field:` line of a `/proc` status file.
+fn status_field(status: &str, field: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|l| l.strip_prefix(field)?.strip_prefix(':'))
         .and_then(|v| v.split_whitespace().next())
         .and_then(|n| n.parse().ok())
-        .with_context(|| format!("no {field} in /proc/{pid}/status"))
 }

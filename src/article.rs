@@ -76,37 +76,12 @@ pub(crate) fn normalize_space(s: &str) -> String {
 }
 
 /// Whether `s` is already what [`normalize_space`] makes of it: no whitespace but single
-/// spaces between words. Judged on bytes, which is most of the cost of the review's many
-/// calls: Unicode's other whitespace is U+0085, U+00A0 (`C2 85`, `C2 A0`), U+1680
-/// (`E1 9A 80`), U+2000–U+200A, U+2028, U+2029, U+202F (`E2 80 80`–`8A`, `A8`, `A9`, `AF`),
-/// U+205F (`E2 81 9F`) and U+3000 (`E3 80 80`).
+/// spaces between words.
 fn is_single_spaced(s: &str) -> bool {
-    let b = s.as_bytes();
-    if b.first() == Some(&b' ') || b.last() == Some(&b' ') {
-        return false;
-    }
-    let at = |i: usize| b.get(i).copied().unwrap_or(0);
-    let mut after_space = false;
-    for (i, &c) in b.iter().enumerate() {
-        let space = match c {
-            b' ' => true,
-            b'\t' | b'\n' | 0x0B | 0x0C | b'\r' => return false,
-            0xC2 => matches!(at(i + 1), 0x85 | 0xA0),
-            0xE1 => at(i + 1) == 0x9A && at(i + 2) == 0x80,
-            0xE2 => match at(i + 1) {
-                0x80 => matches!(at(i + 2), 0x80..=0x8A | 0xA8 | 0xA9 | 0xAF),
-                0x81 => at(i + 2) == 0x9F,
-                _ => false,
-            },
-            0xE3 => at(i + 1) == 0x80 && at(i + 2) == 0x80,
-            _ => false,
-        };
-        if space && (c != b' ' || after_space) {
-            return false;
-        }
-        after_space = space;
-    }
-    true
+    !s.starts_with(' ')
+        && !s.ends_with(' ')
+        && !s.contains("  ")
+        && s.chars().all(|c| c == ' ' || !c.is_whitespace())
 }
 
 /// Prose as the article prints it: HTML tags and entities, Markdown emphasis and heading marks

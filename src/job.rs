@@ -231,6 +231,12 @@ impl Headline {
         })
     }
 
+    /// What `sources/<id>.json` holds: [`Self::to_value`], pretty-printed.
+    pub fn to_source_json(&self) -> Vec<u8> {
+        // Serializing a `Value` to memory cannot fail.
+        serde_json::to_vec_pretty(&self.to_value()).unwrap_or_default()
+    }
+
     /// The headline in the wire format, as stored in `sources/<id>.json` and sent in jobs.
     pub fn to_value(&self) -> Value {
         let mut obj = Map::new();

@@ -150,7 +150,7 @@ impl Pipeline {
         let set = self.prompts.get(version)?;
         let id = job.id();
         if !job.force && self.store.has_version(id, version).await? {
-            let source = serde_json::to_vec_pretty(&job.headline.to_value()).unwrap_or_default();
+            let source = job.headline.to_source_json();
             if self.store.ensure_complete(id, version, source).await? {
                 tracing::info!(
                     "completed the files of an existing version left incomplete by a crash"
@@ -242,8 +242,9 @@ impl Pipeline {
         let article =
             Article::assemble(headline, &draft, headings, version, provenance, Utc::now());
         let markdown = article.to_markdown()?;
-        let source = serde_json::to_vec_pretty(&headline.to_value()).unwrap_or_default();
-        self.store.save(id, version, markdown, source).await?;
+        self.store
+            .save(id, version, markdown, headline.to_source_json())
+            .await?;
         self.metrics.article_written(
             version,
             usage.prompt_tokens,

@@ -49,22 +49,6 @@ pub enum StoreError {
 }
 
 impl StoreError {
-    /// The same failure, for another save of a group that shares it.
-    fn clone_for_group(&self) -> Self {
-        match self {
-            Self::Io { op, path, source } => Self::Io {
-                op,
-                path: path.clone(),
-                source: io::Error::new(source.kind(), source.to_string()),
-            },
-            Self::NoSuchVersion { id, version } => Self::NoSuchVersion {
-                id: id.clone(),
-                version: *version,
-            },
-            Self::Join(reason) => Self::Join(reason.clone()),
-        }
-    }
-
     fn io(op: &'static str, path: &Path) -> impl FnOnce(io::Error) -> StoreError + use<> {
         let path = path.to_owned();
         move |source| StoreError::Io { op, path, source }
@@ -207,11 +191,11 @@ impl ContentStore {
     /// Makes version `version` the published article again, without touching the versions.
     pub async fn promote(&self, id: &ExternalId, version: PromptVersion) -> Result<(), StoreError> {
         let version_path = self.version_path(id, version);
-        let missing = id.clone();
+        let unknown = id.clone();
         let text = blocking(move || match fs::read(&version_path) {
             Ok(t) => Ok(t),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Err(StoreError::NoSuchVersion {
-                id: missing,
+                id: unknown,
                 version,
             }),
             Err(e) => Err(StoreError::io("read", &version_path)(e)),
@@ -376,7 +360,7 @@ fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
         .collect())
 }
 
-pub(crate) fn temporary_path(path: &Path) -> PathBuf {
+fn temporary_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");

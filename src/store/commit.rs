@@ -112,7 +112,7 @@ impl Flush {
     }
 
     /// Makes the temporaries' contents durable.
-    fn data(&self, temporaries: &[&Path]) -> Result<(), StoreError> {
+    fn data(&self, temporaries: &[&Path]) -> Result<(), FlushError> {
         match self {
             #[cfg(target_os = "linux")]
             Self::FileSystem(folder) => sync_file_system(folder),
@@ -121,7 +121,7 @@ impl Flush {
     }
 
     /// Makes the names renamed into `folders` durable.
-    fn names(&self, folders: &[&Path]) -> Result<(), StoreError> {
+    fn names(&self, folders: &[&Path]) -> Result<(), FlushError> {
         match self {
             #[cfg(target_os = "linux")]
             Self::FileSystem(folder) => sync_file_system(folder),
@@ -130,19 +130,42 @@ impl Flush {
     }
 }
 
+/// A failed flush, which every save of its group reports.
+#[derive(Debug)]
+struct FlushError {
+    op: &'static str,
+    path: PathBuf,
+    source: io::Error,
+}
+
+impl FlushError {
+    /// The error one save of the group gets (`io::Error` is not `Clone`).
+    fn for_save(&self) -> StoreError {
+        StoreError::Io {
+            op: self.op,
+            path: self.path.clone(),
+            source: io::Error::new(self.source.kind(), self.source.to_string()),
+        }
+    }
+}
+
 #[cfg(target_os = "linux")]
-fn sync_file_system(folder: &File) -> Result<(), StoreError> {
-    rustix::fs::syncfs(folder).map_err(|e| StoreError::Io {
+fn sync_file_system(folder: &File) -> Result<(), FlushError> {
+    rustix::fs::syncfs(folder).map_err(|e| FlushError {
         op: "syncfs",
         path: PathBuf::from("the output folder's file system"),
         source: e.into(),
     })
 }
 
-fn fsync(path: &Path) -> Result<(), StoreError> {
+fn fsync(path: &Path) -> Result<(), FlushError> {
     File::open(path)
         .and_then(|f| f.sync_all())
-        .map_err(StoreError::io("fsync", path))
+        .map_err(|source| FlushError {
+            op: "fsync",
+            path: path.to_owned(),
+            source,
+        })
 }
 
 /// A save on its way through a group: its (temporary, target) pairs once written.
@@ -174,7 +197,7 @@ fn commit(flush: &Flush, group: Vec<Request>) {
         for s in &mut staged {
             if let Ok(pairs) = &s.written {
                 remove_all(pairs);
-                s.written = Err(e.clone_for_group());
+                s.written = Err(e.for_save());
             }
         }
     }
@@ -203,7 +226,7 @@ fn commit(flush: &Flush, group: Vec<Request>) {
     for s in staged {
         let result = match (s.written, &named) {
             (Err(e), _) => Err(e),
-            (Ok(_), Err(e)) => Err(e.clone_for_group()),
+            (Ok(_), Err(e)) => Err(e.for_save()),
             (Ok(_), Ok(())) => Ok(()),
         };
         // The save may have been given up (its task cancelled): nothing to tell.
