@@ -245,9 +245,16 @@ impl TestEnv {
         }
     }
 
-    /// Published article files, sorted.
+    /// Published article files, sorted: not the temporaries a save in progress has written
+    /// beside them (`.<name>.<pid>.<n>.tmp`, renamed to `<name>` when the group is flushed).
     pub fn articles(&self) -> Vec<PathBuf> {
-        files_in(&self.out().join("articles"))
+        let mut files = files_in(&self.out().join("articles"));
+        files.retain(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| !n.starts_with('.'))
+        });
+        files
     }
 
     /// Every file under the output folder, sorted.
