@@ -2,11 +2,17 @@
 //!
 //! ```text
 //! job ─→ version on disk and not forced? ─yes─→ AlreadyWritten (no LLM call)
+//!     ─→ (an LLM slot)
 //!     ─→ prompts: render the set's calls for the headline
 //!     ─→ llm: one answer per call, each checked against its schema and the article rules
 //!     ─→ article: assemble, print, read back
+//!     ─→ (the slot is freed)
 //!     ─→ store: sources/, versions/, articles/, each atomically ─→ Written
 //! ```
+//!
+//! `REWRITER_CONCURRENCY` bounds the jobs between "an LLM slot" and "the slot is freed": the
+//! work that spends LLM time. A job waiting for its files to be flushed holds no slot, so a
+//! slow disk does not idle the LLM (the worker takes more deliveries than it has slots).
 //!
 //! Shared by `worker` (jobs from RabbitMQ) and `rewrite` (jobs from a file). Errors come back
 //! as [`JobError`], whose [`JobError::disposition`] tells the caller what to do with the job.
@@ -16,6 +22,7 @@ use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use serde_json::{Map, Value};
+use tokio::sync::Semaphore;
 
 use crate::article::facts::Facts;
 use crate::article::{Article, ArticleError, Draft, Provenance, review};
@@ -45,7 +52,7 @@ pub enum Outcome {
         usage: Usage,
         /// At the configured prices; `None` when a model has no price.
         cost_usd: Option<f64>,
-        /// Time in LLM requests, their backoff and pacing.
+        /// Time in LLM requests, their backoff and pacing, and waiting for an LLM slot.
         llm_time: Duration,
     },
     /// The version existed already and the job did not say `force`: nothing was asked.
@@ -67,6 +74,9 @@ pub enum JobError {
     Article(#[from] ArticleError),
     #[error("the answers do not form an article (a prompt-set bug): {0}")]
     Answers(String),
+    /// [`Pipeline::stop_starting`] was called before the job got an LLM slot.
+    #[error("the worker is stopping; the job was not started")]
+    Stopping,
 }
 
 /// What the caller does with a failed job.
@@ -78,6 +88,8 @@ pub enum Disposition {
     RetryLater(Duration),
     /// Return it to the queue and stop: the worker is misconfigured.
     Fatal,
+    /// Return it to the queue now: it was not started (the worker is stopping).
+    Return,
 }
 
 impl JobError {
@@ -89,6 +101,7 @@ impl JobError {
             Self::Llm(LlmError::Fatal { .. } | LlmError::Setup(_)) => Disposition::Fatal,
             Self::Llm(_) => Disposition::DeadLetter,
             Self::Store(_) => Disposition::RetryLater(STORE_RETRY_DELAY),
+            Self::Stopping => Disposition::Return,
         }
     }
 
@@ -110,11 +123,13 @@ pub struct Pipeline {
     faithfulness: Faithfulness,
     prices: PriceTable,
     metrics: Arc<Metrics>,
+    /// `REWRITER_CONCURRENCY` of them: held from the first prompt to the assembled article.
+    llm_slots: Arc<Semaphore>,
 }
 
 impl Pipeline {
     /// Loads the prompt sets, opens the store and builds the LLM client, all counted in a new
-    /// [`Metrics`].
+    /// [`Metrics`]; at most `settings.concurrency` jobs at the LLM at once.
     pub async fn build(settings: &Settings) -> Result<Self, JobError> {
         let prompts = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)?;
         let store = ContentStore::open(&settings.out_dir).await?;
@@ -127,7 +142,15 @@ impl Pipeline {
             faithfulness: settings.faithfulness,
             prices: settings.llm.prices.clone(),
             metrics,
+            llm_slots: Arc::new(Semaphore::new(usize::from(settings.concurrency))),
         })
+    }
+
+    /// From now on a job that has no LLM slot yet fails with [`JobError::Stopping`] instead
+    /// of starting (jobs already at the LLM go on): a stopping worker returns the jobs it holds
+    /// but has not begun. For good: a pipeline does not start again.
+    pub fn stop_starting(&self) {
+        self.llm_slots.close();
     }
 
     pub fn metrics(&self) -> &Arc<Metrics> {
@@ -159,6 +182,12 @@ impl Pipeline {
             return Ok(Outcome::AlreadyWritten { version });
         }
 
+        let waiting = Instant::now();
+        let slot = self
+            .llm_slots
+            .acquire()
+            .await
+            .map_err(|_| JobError::Stopping)?;
         let headline = &job.headline;
         // Only the faithfulness checks read the headline's facts.
         let facts = (self.faithfulness != Faithfulness::Off).then(|| Facts::of_headline(headline));
@@ -168,7 +197,8 @@ impl Pipeline {
         let mut fields = Map::new();
         let mut usage = Usage::default();
         let mut requests = 0;
-        let mut llm_time = Duration::ZERO;
+        // Waiting for the slot is waiting for the LLM, like pacing.
+        let mut llm_time = waiting.elapsed();
         // Each call's tokens at its answering model's price; one unpriced model leaves the
         // article unpriced rather than under-counted.
         let mut cost_usd = Some(0.0);
@@ -242,6 +272,7 @@ impl Pipeline {
         let article =
             Article::assemble(headline, &draft, headings, version, provenance, Utc::now());
         let markdown = article.to_markdown()?;
+        drop(slot);
         self.store
             .save(id, version, markdown, headline.to_source_json())
             .await?;

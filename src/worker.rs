@@ -2,13 +2,16 @@
 //!
 //! [`Worker::build`] loads everything a job needs and checks the broker; [`Worker::run_until`]
 //! consumes until the `shutdown` future completes. Each delivery becomes a task; the broker's
-//! prefetch (= `REWRITER_CONCURRENCY`) and a semaphore of the same size bound the tasks in
-//! flight. A task turns its job's `Result` into exactly one of: ack (written, or already
-//! written), dead-letter (invalid, or out of LLM budget), requeue after a delay (the disk
-//! refused), or requeue and stop the worker (misconfiguration).
+//! prefetch ([`prefetch`]: one and a half times `REWRITER_CONCURRENCY`) and a semaphore of the
+//! same size bound the tasks; the pipeline's LLM slots (`REWRITER_CONCURRENCY`) bound the jobs
+//! at the LLM, so that jobs waiting for their files to be flushed, or for a slot, are the rest. A task
+//! turns its job's `Result` into exactly one of: ack (written, or already written), dead-letter
+//! (invalid, or out of LLM budget), requeue after a delay (the disk refused), requeue now (not
+//! started before shutdown), or requeue and stop the worker (misconfiguration).
 //!
 //! Shutdown protocol: when `shutdown` completes the consumer is cancelled (no new deliveries),
-//! jobs in flight get `shutdown_grace` to finish and be acked, then the connection is closed
+//! jobs not yet at the LLM go back to the queue at once, jobs at the LLM get `shutdown_grace`
+//! to finish and be acked, then the connection is closed
 //! and the broker returns whatever is still unacked to the queue. A lost connection is not a
 //! shutdown: the worker reconnects with backoff, declares its topology again and resumes;
 //! deliveries from the old connection can no longer be acked and come back by redelivery,
@@ -38,6 +41,15 @@ pub use crate::metrics::RunSummary;
 
 /// How often the worker looks at the queue's depth for `rewriter_queue_ready_messages`.
 const DEPTH_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// Deliveries a worker holds: its LLM slots and half as many again (at least one). The extra
+/// half covers jobs waiting for their files to be flushed (a disk shared with busy writers can
+/// stall a flush for most of a second) and jobs queued for the next free slot, so neither
+/// idles the LLM. Half, not all: each held job costs memory (~10 KiB while it waits for its
+/// flush), and 256 slots must stay under 40 MiB (bench/README.md).
+pub fn prefetch(concurrency: u16) -> u16 {
+    concurrency.saturating_add(concurrency.div_ceil(2))
+}
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -143,7 +155,7 @@ impl Worker {
         let tasks = TaskTracker::new();
         let stopping = CancellationToken::new();
         let fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-        let slots = Arc::new(Semaphore::new(usize::from(settings.concurrency)));
+        let slots = Arc::new(Semaphore::new(usize::from(prefetch(settings.concurrency))));
         tokio::pin!(shutdown);
         tracing::info!(
             broker = %safe_amqp_url(settings),
@@ -250,6 +262,8 @@ impl Worker {
         }
 
         metrics.set_broker_connected(false);
+        // Jobs still waiting for an LLM slot return to the queue now.
+        self.pipeline.stop_starting();
         tracing::info!(
             in_flight = tasks.len(),
             grace_secs = settings.shutdown_grace.as_secs(),
@@ -288,7 +302,8 @@ async fn start_consumer(settings: &Settings) -> Result<(Broker, Consumer), Queue
         std::process::id()
     );
     let broker = Broker::connect_as(&settings.amqp_url, &name).await?;
-    let consumer = Consumer::start(&broker, &settings.queue, settings.concurrency).await?;
+    let consumer =
+        Consumer::start(&broker, &settings.queue, prefetch(settings.concurrency)).await?;
     Ok((broker, consumer))
 }
 
@@ -344,6 +359,11 @@ async fn handle_delivery(
                     () = tokio::time::sleep(delay) => {}
                     () = stopping.cancelled() => {}
                 }
+                metrics.job_settled(JobOutcome::Requeued);
+                delivery.requeue().await
+            }
+            Disposition::Return => {
+                tracing::info!("not started before shutdown; returning the job to the queue");
                 metrics.job_settled(JobOutcome::Requeued);
                 delivery.requeue().await
             }

@@ -50,7 +50,8 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
                 ok
             }
         })
-        .buffer_unordered(usize::from(settings.concurrency))
+        // More than the pipeline's LLM slots, as a worker: a job flushing its files holds none.
+        .buffer_unordered(usize::from(crate::worker::prefetch(settings.concurrency)))
         .collect()
         .await;
     progress.finish();

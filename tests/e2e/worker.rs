@@ -233,6 +233,47 @@ async fn concurrency_jobs_run_at_once_and_no_more() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_worker_holds_a_job_for_its_next_slot_and_returns_it_unstarted_on_shutdown() {
+    // Arrange: one LLM slot, so the second job delivered waits for it
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_CONCURRENCY", "1");
+    env.llm.set_latency(Duration::from_millis(500));
+    for i in 0..4 {
+        env.publish_raw(job(&format!("w{i}"), "Ether Slips").to_string().as_bytes())
+            .await;
+    }
+    let worker = env.spawn_worker().await;
+    let deadline = std::time::Instant::now() + Duration::from_secs(20);
+    while env.llm.requests() == 0 {
+        assert!(std::time::Instant::now() < deadline, "no LLM call");
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+    // The broker has handed out two deliveries: the job at the LLM and the one waiting.
+    let deadline = std::time::Instant::now() + Duration::from_secs(5);
+    while env.depth(&env.settings().queue).await != 2 {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the worker holds two jobs"
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+
+    // Act
+    let summary = worker.stop().await;
+
+    // Assert: the job at the LLM was finished, the waiting one returned without an LLM call
+    assert_eq!(summary.written, 1);
+    assert_eq!(summary.requeued, 1);
+    assert_eq!(env.articles().len(), 1);
+    assert_eq!(
+        env.llm.requests(),
+        4,
+        "one job's four calls, none for the returned job"
+    );
+    assert_eq!(env.depth(&env.settings().queue).await, 3);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
     // Arrange: a real worker process and a slow LLM
     let env = TestEnv::new().await;
