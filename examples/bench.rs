@@ -69,6 +69,11 @@ struct Args {
     /// window into this file; `perf report -i FILE` reads it.
     #[arg(long)]
     perf: Option<std::path::PathBuf>,
+    /// Run the Python reference worker (bench/reference/worker.py: aio-pika, openai, jinja2)
+    /// instead of `rewriter`, with the same settings, jobs and fake LLM: the issue's
+    /// comparison point, measured on this machine.
+    #[arg(long, conflicts_with = "wrap")]
+    reference: bool,
 }
 
 const CHILD_FLAG: &str = "__bench_worker";
@@ -153,6 +158,11 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let port = free_port()?;
     let exe = std::env::current_exe()?;
     let mut cmd = match &args.wrap {
+        _ if args.reference => {
+            let mut cmd = Command::new("python3");
+            cmd.arg(repo.join("bench/reference/worker.py"));
+            cmd
+        }
         Some(wrapper) => {
             let mut words = wrapper.split_whitespace();
             let mut cmd = Command::new(words.next().context("--wrap is empty")?);
@@ -161,8 +171,10 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         }
         None => Command::new(exe),
     };
-    cmd.arg(CHILD_FLAG)
-        .env_clear()
+    if !args.reference {
+        cmd.arg(CHILD_FLAG);
+    }
+    cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         // The caller's allocator and runtime settings pass through, for experiments:
         // _RJEM_MALLOC_CONF (jemalloc), MALLOC_* and GLIBC_TUNABLES (glibc), TOKIO_*.
@@ -188,6 +200,10 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         Some(path) => cmd.stderr(std::fs::File::create(path)?),
         None => cmd.stderr(Stdio::null()),
     };
+    if args.reference {
+        // pyenv's shims find their interpreter through these.
+        cmd.envs(std::env::vars().filter(|(k, _)| k == "HOME" || k.starts_with("PYENV")));
+    }
     let mut child = cmd.spawn().context("starting the worker")?;
     let result = measure(&args, &llm, &mut child, port).await;
     // SIGTERM: the worker finishes (nothing is in flight) and closes its connection.
