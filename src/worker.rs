@@ -4,18 +4,19 @@
 //! consumes until the `shutdown` future completes. Each delivery becomes a task; the broker's
 //! prefetch ([`prefetch`]: one and a half times `REWRITER_CONCURRENCY`) and a semaphore of the
 //! same size bound the tasks; the pipeline's LLM slots (`REWRITER_CONCURRENCY`) bound the jobs
-//! at the LLM, so that jobs waiting for their files to be flushed, or for a slot, are the rest. A task
-//! turns its job's `Result` into exactly one of: ack (written, or already written), dead-letter
-//! (invalid, or out of LLM budget), requeue after a delay (the disk refused), requeue now (not
-//! started before shutdown), or requeue and stop the worker (misconfiguration).
+//! at the LLM, so that jobs waiting for their files to be flushed, or for a slot, are the
+//! rest. A task turns its job's `Result` into exactly one of: ack (written, or already
+//! written), dead-letter (invalid, or out of LLM budget), requeue after a delay (the disk
+//! refused), requeue now (not started before shutdown), or requeue and stop the worker
+//! (misconfiguration).
 //!
 //! Shutdown protocol: when `shutdown` completes the consumer is cancelled (no new deliveries),
 //! jobs not yet at the LLM go back to the queue at once, jobs at the LLM get `shutdown_grace`
-//! to finish and be acked, then the connection is closed
-//! and the broker returns whatever is still unacked to the queue. A lost connection is not a
-//! shutdown: the worker reconnects with backoff, declares its topology again and resumes;
-//! deliveries from the old connection can no longer be acked and come back by redelivery,
-//! which the pipeline turns into no-ops for versions already on disk.
+//! to finish and be acked, then the connection is closed and the broker returns whatever is
+//! still unacked to the queue. A lost connection is not a shutdown: the worker reconnects with
+//! backoff, declares its topology again and resumes; deliveries from the old connection can no
+//! longer be acked and come back by redelivery, which the pipeline turns into no-ops for
+//! versions already on disk.
 //!
 //! Everything is counted in the pipeline's [`Metrics`]; with `REWRITER_METRICS_ADDR` set, the
 //! worker also serves them with `/healthz` and `/readyz` ([`crate::health`]) for as long as it
