@@ -158,11 +158,7 @@ async fn bench(args: Args) -> anyhow::Result<()> {
     let port = free_port()?;
     let exe = std::env::current_exe()?;
     let mut cmd = match &args.wrap {
-        _ if args.reference => {
-            let mut cmd = Command::new("python3");
-            cmd.arg(repo.join("bench/reference/worker.py"));
-            cmd
-        }
+        _ if args.reference => Command::new("python3"),
         Some(wrapper) => {
             let mut words = wrapper.split_whitespace();
             let mut cmd = Command::new(words.next().context("--wrap is empty")?);
@@ -171,7 +167,9 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         }
         None => Command::new(exe),
     };
-    if !args.reference {
+    if args.reference {
+        cmd.arg(repo.join("bench/reference/worker.py"));
+    } else {
         cmd.arg(CHILD_FLAG);
     }
     cmd.env_clear()
@@ -183,6 +181,8 @@ async fn bench(args: Args) -> anyhow::Result<()> {
                 || k.starts_with("MALLOC_")
                 || k.starts_with("TOKIO_")
                 || k == "GLIBC_TUNABLES"
+                // pyenv's shims find the reference's interpreter through these.
+                || (args.reference && (k == "HOME" || k.starts_with("PYENV")))
         }))
         .env("AMQP_URL", amqp)
         .env("REWRITER_QUEUE", &queue)
@@ -200,10 +200,6 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         Some(path) => cmd.stderr(std::fs::File::create(path)?),
         None => cmd.stderr(Stdio::null()),
     };
-    if args.reference {
-        // pyenv's shims find their interpreter through these.
-        cmd.envs(std::env::vars().filter(|(k, _)| k == "HOME" || k.starts_with("PYENV")));
-    }
     let mut child = cmd.spawn().context("starting the worker")?;
     let result = measure(&args, &llm, &mut child, port).await;
     // SIGTERM: the worker finishes (nothing is in flight) and closes its connection.

@@ -250,10 +250,7 @@ async fn a_disk_that_refuses_writes_keeps_the_job_unacked_until_it_is_fixed() {
     env.publish_raw(&job("disk1")).await;
 
     // Act: the job fails to be stored
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while env.llm.requests() < 4 && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    env.wait_for_llm_requests(4, Duration::from_secs(10)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
     let summary = worker.stop().await;
 

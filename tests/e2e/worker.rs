@@ -243,20 +243,10 @@ async fn a_worker_holds_a_job_for_its_next_slot_and_returns_it_unstarted_on_shut
             .await;
     }
     let worker = env.spawn_worker().await;
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while env.llm.requests() == 0 {
-        assert!(std::time::Instant::now() < deadline, "no LLM call");
-        tokio::time::sleep(Duration::from_millis(10)).await;
-    }
+    env.wait_for_llm_requests(1, Duration::from_secs(20)).await;
     // The broker has handed out two deliveries: the job at the LLM and the one waiting.
-    let deadline = std::time::Instant::now() + Duration::from_secs(5);
-    while env.depth(&env.settings().queue).await != 2 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker holds two jobs"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    env.wait_for_depth(&env.queue, 2, Duration::from_secs(5))
+        .await;
 
     // Act
     let summary = worker.stop().await;
@@ -270,7 +260,7 @@ async fn a_worker_holds_a_job_for_its_next_slot_and_returns_it_unstarted_on_shut
         4,
         "one job's four calls, none for the returned job"
     );
-    assert_eq!(env.depth(&env.settings().queue).await, 3);
+    assert_eq!(env.depth(&env.queue).await, 3);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -287,14 +277,7 @@ async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
         .stderr(std::process::Stdio::null())
         .spawn()
         .expect("worker starts");
-    let deadline = std::time::Instant::now() + Duration::from_secs(20);
-    while env.llm.requests() == 0 {
-        assert!(
-            std::time::Instant::now() < deadline,
-            "the worker never called the LLM"
-        );
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    env.wait_for_llm_requests(1, Duration::from_secs(20)).await;
 
     // Act
     let killed = std::process::Command::new("kill")

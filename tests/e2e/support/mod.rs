@@ -245,6 +245,35 @@ impl TestEnv {
         }
     }
 
+    /// Waits until `queue` holds exactly `n` ready messages.
+    pub async fn wait_for_depth(&self, queue: &str, n: u32, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        loop {
+            let depth = self.depth(queue).await;
+            if depth == n {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{queue} holds {depth} messages, not {n}, after {timeout:?}"
+            );
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+
+    /// Waits until the fake LLM has had at least `n` requests.
+    pub async fn wait_for_llm_requests(&self, n: usize, timeout: Duration) {
+        let deadline = Instant::now() + timeout;
+        while self.llm.requests() < n {
+            assert!(
+                Instant::now() < deadline,
+                "{} of {n} LLM requests after {timeout:?}",
+                self.llm.requests()
+            );
+            tokio::time::sleep(Duration::from_millis(10)).await;
+        }
+    }
+
     /// Published article files, sorted: not the temporaries a save in progress has written
     /// beside them (`.<name>.<pid>.<n>.tmp`, renamed to `<name>` when the group is flushed).
     pub fn articles(&self) -> Vec<PathBuf> {
