@@ -157,21 +157,23 @@ async fn bench(args: Args) -> anyhow::Result<()> {
 
     let port = free_port()?;
     let exe = std::env::current_exe()?;
-    let mut cmd = match &args.wrap {
-        _ if args.reference => Command::new("python3"),
-        Some(wrapper) => {
-            let mut words = wrapper.split_whitespace();
-            let mut cmd = Command::new(words.next().context("--wrap is empty")?);
-            cmd.args(words).arg(exe);
-            cmd
-        }
-        None => Command::new(exe),
-    };
-    if args.reference {
+    let mut cmd = if args.reference {
+        let mut cmd = Command::new("python3");
         cmd.arg(repo.join("bench/reference/worker.py"));
+        cmd
     } else {
+        let mut cmd = match &args.wrap {
+            Some(wrapper) => {
+                let mut words = wrapper.split_whitespace();
+                let mut cmd = Command::new(words.next().context("--wrap is empty")?);
+                cmd.args(words).arg(exe);
+                cmd
+            }
+            None => Command::new(exe),
+        };
         cmd.arg(CHILD_FLAG);
-    }
+        cmd
+    };
     cmd.env_clear()
         .env("PATH", std::env::var("PATH").unwrap_or_default())
         // The caller's allocator and runtime settings pass through, for experiments:

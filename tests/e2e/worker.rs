@@ -20,6 +20,14 @@ fn job(id: &str, title: &str) -> serde_json::Value {
     })
 }
 
+/// Publishes `n` jobs titled `title`, with the ids `<prefix>0`, `<prefix>1`, ….
+async fn publish_jobs(env: &TestEnv, prefix: &str, title: &str, n: usize) {
+    for i in 0..n {
+        env.publish_raw(job(&format!("{prefix}{i}"), title).to_string().as_bytes())
+            .await;
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn example_headlines_enqueued_by_the_cli_become_articles_that_keep_the_contract() {
     // Arrange
@@ -214,14 +222,7 @@ async fn concurrency_jobs_run_at_once_and_no_more() {
     let mut env = TestEnv::new().await;
     env.set("REWRITER_CONCURRENCY", "3");
     env.llm.set_latency(Duration::from_millis(300));
-    for i in 0..9 {
-        env.publish_raw(
-            job(&format!("c{i}"), "Solana Volumes Drop")
-                .to_string()
-                .as_bytes(),
-        )
-        .await;
-    }
+    publish_jobs(&env, "c", "Solana Volumes Drop", 9).await;
 
     // Act
     let worker = env.spawn_worker().await;
@@ -238,10 +239,7 @@ async fn a_worker_holds_a_job_for_its_next_slot_and_returns_it_unstarted_on_shut
     let mut env = TestEnv::new().await;
     env.set("REWRITER_CONCURRENCY", "1");
     env.llm.set_latency(Duration::from_millis(500));
-    for i in 0..4 {
-        env.publish_raw(job(&format!("w{i}"), "Ether Slips").to_string().as_bytes())
-            .await;
-    }
+    publish_jobs(&env, "w", "Ether Slips", 4).await;
     let worker = env.spawn_worker().await;
     env.wait_for_llm_requests(1, Duration::from_secs(20)).await;
     // The broker has handed out two deliveries: the job at the LLM and the one waiting.
@@ -268,10 +266,7 @@ async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
     // Arrange: a real worker process and a slow LLM
     let env = TestEnv::new().await;
     env.llm.set_latency(Duration::from_millis(400));
-    for i in 0..6 {
-        env.publish_raw(job(&format!("s{i}"), "Ether Slips").to_string().as_bytes())
-            .await;
-    }
+    publish_jobs(&env, "s", "Ether Slips", 6).await;
     let mut child = env
         .command(&["worker"])
         .stderr(std::process::Stdio::null())
@@ -304,14 +299,7 @@ async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
 async fn exit_when_idle_drains_the_queue_then_exits_zero() {
     // Arrange
     let env = TestEnv::new().await;
-    for i in 0..3 {
-        env.publish_raw(
-            job(&format!("idle{i}"), "Ether Slips")
-                .to_string()
-                .as_bytes(),
-        )
-        .await;
-    }
+    publish_jobs(&env, "idle", "Ether Slips", 3).await;
 
     // Act
     let mut child = env

@@ -218,60 +218,55 @@ impl TestEnv {
 
     /// Waits until `n` articles are published, or panics after `timeout`.
     pub async fn wait_for_articles(&self, n: usize, timeout: Duration) -> Vec<PathBuf> {
-        let deadline = Instant::now() + timeout;
-        loop {
+        poll_until(timeout, async || {
             let files = self.articles();
             if files.len() >= n {
-                return files;
+                Ok(files)
+            } else {
+                Err(format!("only {} of {n} articles", files.len()))
             }
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {n} articles after {timeout:?}",
-                files.len()
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        })
+        .await
     }
 
     /// Waits until `<queue>.dead` holds `n` messages.
     pub async fn wait_for_dead_letters(&self, n: u32, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.depth(&self.dead_queue()).await < n {
-            assert!(
-                Instant::now() < deadline,
-                "fewer than {n} dead letters after {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let queue = self.dead_queue();
+        poll_until(timeout, async || {
+            let depth = self.depth(&queue).await;
+            if depth >= n {
+                Ok(())
+            } else {
+                Err(format!("{depth} of {n} dead letters"))
+            }
+        })
+        .await
     }
 
     /// Waits until `queue` holds exactly `n` ready messages.
     pub async fn wait_for_depth(&self, queue: &str, n: u32, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        loop {
+        poll_until(timeout, async || {
             let depth = self.depth(queue).await;
             if depth == n {
-                return;
+                Ok(())
+            } else {
+                Err(format!("{queue} holds {depth} messages, not {n},"))
             }
-            assert!(
-                Instant::now() < deadline,
-                "{queue} holds {depth} messages, not {n}, after {timeout:?}"
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        })
+        .await
     }
 
     /// Waits until the fake LLM has had at least `n` requests.
     pub async fn wait_for_llm_requests(&self, n: usize, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.llm.requests() < n {
-            assert!(
-                Instant::now() < deadline,
-                "{} of {n} LLM requests after {timeout:?}",
-                self.llm.requests()
-            );
-            tokio::time::sleep(Duration::from_millis(10)).await;
-        }
+        poll_until(timeout, async || {
+            let requests = self.llm.requests();
+            if requests >= n {
+                Ok(())
+            } else {
+                Err(format!("{requests} of {n} LLM requests"))
+            }
+        })
+        .await
     }
 
     /// Published article files, sorted: not the temporaries a save in progress has written
@@ -342,15 +337,15 @@ impl RunningWorker {
 
     /// Waits until `n` jobs are settled, or panics after `timeout`.
     pub async fn wait_settled(&self, n: u64, timeout: Duration) {
-        let deadline = Instant::now() + timeout;
-        while self.settled() < n {
-            assert!(
-                Instant::now() < deadline,
-                "only {} of {n} jobs settled",
-                self.settled()
-            );
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
+        poll_until(timeout, async || {
+            let settled = self.settled();
+            if settled >= n {
+                Ok(())
+            } else {
+                Err(format!("only {settled} of {n} jobs settled"))
+            }
+        })
+        .await
     }
 
     /// Waits for the worker to stop by itself (it hit a fatal error).
@@ -410,6 +405,20 @@ pub fn assert_keeps_contract(path: &Path, source: Option<&serde_json::Value>) {
         "{}: {problems:#?}\n{text}",
         path.display()
     );
+}
+
+/// Asks `check` every 20 ms until it answers `Ok`, and returns that; panics with its last
+/// `Err` (what it saw instead) once `timeout` has passed. The one polling loop of the suite's
+/// `wait_*` helpers.
+async fn poll_until<T>(timeout: Duration, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match check().await {
+            Ok(value) => return value,
+            Err(seen) => assert!(Instant::now() < deadline, "{seen} after {timeout:?}"),
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
 }
 
 fn files_in(dir: &Path) -> Vec<PathBuf> {
