@@ -60,19 +60,53 @@ pub struct Draft {
     pub tags: Vec<String>,
 }
 
-/// One line, single spaces, trimmed.
+/// One line, single spaces, trimmed: `s.split_whitespace()` joined by single spaces.
 pub(crate) fn normalize_space(s: &str) -> String {
     if is_single_spaced(s) {
         return s.to_owned();
     }
+    // Pieces between whitespace other than the plain space (line breaks, mostly) are copied
+    // whole, or word by word where they hold runs of spaces.
     let mut out = String::with_capacity(s.len());
-    for word in s.split_whitespace() {
-        if !out.is_empty() {
-            out.push(' ');
-        }
-        out.push_str(word);
+    let mut from = 0;
+    while let Some((at, len)) = next_other_whitespace(s, from) {
+        push_words(&mut out, &s[from..at]);
+        from = at + len;
     }
+    push_words(&mut out, &s[from..]);
     out
+}
+
+/// Appends the words of `piece`, whose only whitespace is plain spaces, with single spaces.
+fn push_words(out: &mut String, piece: &str) {
+    let piece = piece.trim_matches(' ');
+    if piece.is_empty() {
+        return;
+    }
+    if !out.is_empty() {
+        out.push(' ');
+    }
+    if piece.contains("  ") {
+        for (k, word) in piece.split(' ').filter(|w| !w.is_empty()).enumerate() {
+            if k > 0 {
+                out.push(' ');
+            }
+            out.push_str(word);
+        }
+    } else {
+        out.push_str(piece);
+    }
+}
+
+/// `normalize_space(s).to_lowercase()` (the review compares every sentence and prompt so).
+pub(crate) fn normalize_lower(s: &str) -> String {
+    let mut out = normalize_space(s);
+    if out.is_ascii() {
+        out.make_ascii_lowercase();
+        out
+    } else {
+        out.to_lowercase()
+    }
 }
 
 /// Whether `s` is already what [`normalize_space`] makes of it: no whitespace but single
@@ -81,7 +115,37 @@ fn is_single_spaced(s: &str) -> bool {
     !s.starts_with(' ')
         && !s.ends_with(' ')
         && !s.contains("  ")
-        && s.chars().all(|c| c == ' ' || !c.is_whitespace())
+        && next_other_whitespace(s, 0).is_none()
+}
+
+/// The bytes that can start a whitespace character (`char::is_whitespace`) other than the
+/// plain space: the ASCII controls `\t` to `\r`, and the lead bytes of U+0085, U+00A0,
+/// U+1680, U+2000–U+205F and U+3000. Text is scanned for these and only they are decoded.
+static MAY_START_OTHER_WHITESPACE: [bool; 256] = {
+    let mut starts = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        starts[b] = matches!(b, 0x09..=0x0D | 0xC2 | 0xE1 | 0xE2 | 0xE3);
+        b += 1;
+    }
+    starts
+};
+
+/// The first whitespace character other than the plain space at or after byte `from` of `s`
+/// (where a character starts): its start and its length in bytes.
+fn next_other_whitespace(s: &str, mut from: usize) -> Option<(usize, usize)> {
+    loop {
+        let rest = s.get(from..)?;
+        let at = from
+            + rest
+                .bytes()
+                .position(|b| MAY_START_OTHER_WHITESPACE[usize::from(b)])?;
+        let c = s.get(at..).and_then(|rest| rest.chars().next())?;
+        if c.is_whitespace() {
+            return Some((at, c.len_utf8()));
+        }
+        from = at + c.len_utf8();
+    }
 }
 
 /// Prose as the article prints it: HTML tags and entities, Markdown emphasis and heading marks

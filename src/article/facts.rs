@@ -11,6 +11,7 @@
 //! the news item. German capitalises nouns, so there only runs of two or more words count.
 //! Numbers are read with the decimal comma in languages that use it (`1,2 Milliarden`).
 
+use std::borrow::Cow;
 use std::collections::BTreeSet;
 
 use chrono::Datelike;
@@ -247,9 +248,9 @@ impl Lang {
 // Tokens
 
 #[derive(Debug, Clone, PartialEq)]
-enum Tok {
+enum Tok<'a> {
     /// Letters (digits, inner hyphens and apostrophes allowed); `U.S.` becomes `US`.
-    Word(String),
+    Word(Cow<'a, str>),
     /// A number as written: its value and the number of digits after the decimal mark.
     Num {
         value: f64,
@@ -262,15 +263,15 @@ enum Tok {
 }
 
 #[derive(Debug, Clone)]
-struct Token {
-    tok: Tok,
+struct Token<'a> {
+    tok: Tok<'a>,
     start: usize,
     end: usize,
     /// Whitespace separates it from the token before.
     spaced: bool,
 }
 
-fn tokenize(text: &str, lang: Lang) -> Vec<Token> {
+fn tokenize(text: &str, lang: Lang) -> Vec<Token<'_>> {
     let chars: Vec<(usize, char)> = text.char_indices().collect();
     let at = |i: usize| chars.get(i).map(|(_, c)| *c);
     let pos = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
@@ -302,7 +303,7 @@ fn tokenize(text: &str, lang: Lang) -> Vec<Token> {
             }
             if acronym.chars().count() >= 2 {
                 i = j;
-                Tok::Word(acronym)
+                Tok::Word(Cow::Owned(acronym))
             } else {
                 let mut j = i + 1;
                 while let Some(c) = at(j) {
@@ -315,7 +316,7 @@ fn tokenize(text: &str, lang: Lang) -> Vec<Token> {
                     }
                 }
                 i = j;
-                Tok::Word(text[start..pos(j)].to_owned())
+                Tok::Word(Cow::Borrowed(&text[start..pos(j)]))
             }
         } else {
             i += 1;
@@ -334,7 +335,7 @@ fn tokenize(text: &str, lang: Lang) -> Vec<Token> {
 
 /// A number from `i`: digits with thousands separators and a decimal mark as `lang` writes
 /// them, or an ISO date.
-fn scan_number(chars: &[(usize, char)], i: usize, lang: Lang) -> (Tok, usize) {
+fn scan_number(chars: &[(usize, char)], i: usize, lang: Lang) -> (Tok<'static>, usize) {
     let at = |i: usize| chars.get(i).map(|(_, c)| *c);
     let digits_from = |i: usize| {
         (i..)
@@ -436,8 +437,8 @@ fn read(tokens: &[Token], text: &str, lang: Lang) -> Vec<Found> {
         match &tokens[i].tok {
             Tok::Punct(c) => {
                 let before = i.checked_sub(1).map(|b| &tokens[b].tok);
-                let abbreviation = matches!(before, Some(Tok::Word(w)) if ABBREVIATIONS.contains(&w.to_lowercase().as_str()));
-                if matches!(c, '.' | '!' | '?') && !abbreviation
+                let abbreviation = || matches!(before, Some(Tok::Word(w)) if ABBREVIATIONS.contains(&w.to_lowercase().as_str()));
+                if matches!(c, '.' | '!' | '?') && !abbreviation()
                     || matches!(c, ':' | '"' | '“' | '„' | '«' | '(' | '‘' | '\n' | '•')
                 {
                     sentence_start = true;
@@ -450,7 +451,7 @@ fn read(tokens: &[Token], text: &str, lang: Lang) -> Vec<Found> {
                     }) = tokens.get(i + 1)
                     && is_all_caps(w)
                 {
-                    out.push(found(Fact::Ticker(w.clone()), tokens, text, i, i + 2, true));
+                    out.push(found(Fact::Ticker(w.to_string()), tokens, text, i, i + 2, true));
                     i += 2;
                     sentence_start = false;
                     continue;
@@ -458,8 +459,8 @@ fn read(tokens: &[Token], text: &str, lang: Lang) -> Vec<Found> {
                 i += 1;
             }
             Tok::Word(w) if is_all_caps(w) => {
-                if !GENERIC_ACRONYMS.contains(&w.as_str()) && !is_currency_code(w) {
-                    out.push(found(Fact::Ticker(w.clone()), tokens, text, i, i + 1, true));
+                if !GENERIC_ACRONYMS.contains(&w.as_ref()) && !is_currency_code(w) {
+                    out.push(found(Fact::Ticker(w.to_string()), tokens, text, i, i + 1, true));
                 }
                 sentence_start = false;
                 i += 1;
@@ -576,7 +577,7 @@ fn name_run_end(tokens: &[Token], i: usize, lang: Lang) -> usize {
     }
 }
 
-fn word_at(tokens: &[Token], i: usize) -> Option<&str> {
+fn word_at<'t>(tokens: &'t [Token<'_>], i: usize) -> Option<&'t str> {
     match tokens.get(i) {
         Some(Token {
             tok: Tok::Word(w), ..
@@ -633,7 +634,7 @@ fn date_at(tokens: &[Token], i: usize) -> Option<(Fact, usize)> {
             tok: Tok::Word(w),
             spaced: false,
             ..
-        }) if ["st", "nd", "rd", "th"].contains(&w.as_str()) => j + 1,
+        }) if ["st", "nd", "rd", "th"].contains(&w.as_ref()) => j + 1,
         _ => j,
     };
     // Month first.
@@ -900,10 +901,13 @@ const PERCENT_WORDS: &[&str] = &[
 ];
 
 fn is_all_caps(w: &str) -> bool {
-    w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+    // The first letter first: most words fail there.
+    w.chars()
+        .next()
+        .is_some_and(|c| c.is_alphabetic() && c.is_uppercase())
         && w.chars()
             .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '-')
-        && w.chars().next().is_some_and(char::is_alphabetic)
+        && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
 }
 
 fn is_capitalised(w: &str) -> bool {

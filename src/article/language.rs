@@ -135,14 +135,20 @@ pub fn detect(text: &str) -> Option<Detected> {
     let mut kana = 0usize;
     let mut han = 0usize;
     let mut latin = 0usize;
-    for c in text.chars().filter(|c| c.is_alphabetic()) {
-        match c as u32 {
-            0x0400..=0x04FF => cyrillic += 1,
-            0xAC00..=0xD7AF | 0x1100..=0x11FF => hangul += 1,
-            0x3040..=0x30FF => kana += 1,
-            0x4E00..=0x9FFF | 0x3400..=0x4DBF => han += 1,
-            _ if c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) => latin += 1,
-            _ => {}
+    // ASCII text has Latin letters only: counted byte by byte.
+    let ascii = text.is_ascii();
+    if ascii {
+        latin = text.bytes().filter(u8::is_ascii_alphabetic).count();
+    } else {
+        for c in text.chars().filter(|c| c.is_alphabetic()) {
+            match c as u32 {
+                0x0400..=0x04FF => cyrillic += 1,
+                0xAC00..=0xD7AF | 0x1100..=0x11FF => hangul += 1,
+                0x3040..=0x30FF => kana += 1,
+                0x4E00..=0x9FFF | 0x3400..=0x4DBF => han += 1,
+                _ if c.is_ascii_alphabetic() || ('\u{C0}'..='\u{24F}').contains(&c) => latin += 1,
+                _ => {}
+            }
         }
     }
     let letters = cyrillic + hangul + kana + han + latin;
@@ -184,21 +190,37 @@ pub fn detect(text: &str) -> Option<Detected> {
         index
     });
     let mut hits = vec![0usize; STOPWORDS.len()];
-    let mut lower = String::new();
-    for word in text
-        .split(|c: char| !c.is_alphabetic())
-        .filter(|w| !w.is_empty())
-    {
-        // Lower case never has fewer characters, so a longer word is no stopword.
-        if word.chars().nth(INDEX.longest).is_some() {
-            continue;
-        }
-        lower.clear();
-        lower.extend(word.chars().flat_map(char::to_lowercase));
-        if let Some(languages) = INDEX.languages.get(lower.as_str()) {
+    let mut count = |word: &str| {
+        if let Some(languages) = INDEX.languages.get(word) {
             for &i in languages {
                 hits[i] += 1;
             }
+        }
+    };
+    if ascii {
+        // The same words, split and lower-cased byte by byte.
+        let mut lower = String::new();
+        for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
+            if !word.is_empty() && word.len() <= INDEX.longest {
+                lower.clear();
+                lower.push_str(word);
+                lower.make_ascii_lowercase();
+                count(&lower);
+            }
+        }
+    } else {
+        let mut lower = String::new();
+        for word in text
+            .split(|c: char| !c.is_alphabetic())
+            .filter(|w| !w.is_empty())
+        {
+            // Lower case never has fewer characters, so a longer word is no stopword.
+            if word.chars().nth(INDEX.longest).is_some() {
+                continue;
+            }
+            lower.clear();
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+            count(&lower);
         }
     }
     let mut scores: Vec<(usize, &'static str, &'static str)> = STOPWORDS

@@ -17,7 +17,7 @@ use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::facts::{Claim, Facts, Kind};
-use super::{clean_bullet, clean_heading, language, normalize_space};
+use super::{clean_bullet, clean_heading, language, normalize_lower, normalize_space};
 use crate::job::Headline;
 
 /// Length bounds of the article's parts, in characters. A prompt set may set them in its
@@ -129,7 +129,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         v.invalid.push("the answer is not a JSON object".into());
         return v;
     };
-    let title = normalize_space(&headline.title).to_lowercase();
+    let title = normalize_lower(&headline.title);
     let mut prose: Vec<(String, String)> = Vec::new();
     for (key, value) in fields {
         match (key.as_str(), value) {
@@ -228,7 +228,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         headline.source.name
     );
     let source_lower = source.to_lowercase();
-    let prompt_lower = normalize_space(prompt).to_lowercase();
+    let prompt_lower = normalize_lower(prompt);
     let mut seen_sentences: BTreeSet<String> = BTreeSet::new();
     if let Some(facts) = faithfulness {
         v.flawed
@@ -245,12 +245,11 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
             if sentence.len() < 30 {
                 continue;
             }
-            let key = normalize_space(sentence).to_lowercase();
+            let key = normalize_lower(sentence);
             if key.chars().count() < 30 {
                 continue;
             }
-            copied |= memmem::find(prompt_lower.as_bytes(), key.as_bytes()).is_some()
-                && !source_lower.contains(&key);
+            copied |= occurs_in(&prompt_lower, &key) && !source_lower.contains(&key);
             repeated |= !seen_sentences.insert(key);
         }
         if repeated {
@@ -400,9 +399,17 @@ const PROSE_KEYS: &[&str] = &["overview", "paragraphs", "commentary", "bullets"]
 /// Whether the first sentence of `text` is the title (`title` in lower case).
 fn first_sentence_is(text: &str, title: &str) -> bool {
     let first = sentences(text).next().unwrap_or_default();
-    let first = normalize_space(first).to_lowercase();
+    let first = normalize_lower(first);
     let first = first.trim_end_matches(['.', '!', '?', ':']).trim();
     !title.is_empty() && first == title.trim_end_matches(['.', '!', '?', ':']).trim()
+}
+
+/// Whether `needle` occurs in `haystack`. Its first 16 bytes are looked for first: preparing
+/// a search costs in proportion to the needle, and most sentences are ruled out by their start.
+fn occurs_in(haystack: &str, needle: &str) -> bool {
+    let start = &needle.as_bytes()[..needle.floor_char_boundary(16)];
+    memmem::find(haystack.as_bytes(), start).is_some()
+        && memmem::find(haystack.as_bytes(), needle.as_bytes()).is_some()
 }
 
 /// The prose fields of an answer with their texts, as the article will print them.

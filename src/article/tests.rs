@@ -481,15 +481,23 @@ fn spaces_are_normalised_the_same_whether_the_text_takes_the_fast_path_or_not() 
         "one two ".to_owned(),
         "one\ttwo".to_owned(),
         "one\r\ntwo".to_owned(),
+        "One\x0BTwo\x0C THREE\t".to_owned(),
+        "\x1Fone\x1Ctwo\x7F".to_owned(),
+        "ΟΔΟΣ  Two".to_owned(),
     ];
     for c in unicode_spaces.iter().chain(&lookalikes) {
         texts.push(format!("one{c}two"));
         texts.push(format!("{c}one two{c}"));
         texts.push(format!("one {c} two"));
     }
+    for c in (0..0x80u8).map(char::from) {
+        texts.push(format!("One{c}Two"));
+        texts.push(format!("{c}ONE  two{c}"));
+    }
     for text in &texts {
         let expected = text.split_whitespace().collect::<Vec<_>>().join(" ");
         assert_eq!(normalize_space(text), expected, "{text:?}");
+        assert_eq!(normalize_lower(text), expected.to_lowercase(), "{text:?}");
     }
     assert!(unicode_spaces.len() > 20, "{unicode_spaces:?}");
 }
