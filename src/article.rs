@@ -247,11 +247,31 @@ pub fn description(overview: &str) -> String {
     if text.chars().count() <= DESCRIPTION_MAX_CHARS {
         return text;
     }
-    let mut fitted = 0; // byte length of the longest grapheme prefix within the limit
+    // In ASCII text every character is a grapheme (normalised text has no CR LF pair).
+    let (fitted, last_space, last_cjk_break) = if text.is_ascii() {
+        fit(text.char_indices().map(|(i, _)| (i, &text[i..=i])))
+    } else {
+        fit(text.grapheme_indices(true))
+    };
+    let next_is_space = text[fitted..].starts_with(' ');
+    let cut = if next_is_space {
+        fitted
+    } else {
+        last_space.or(last_cjk_break).unwrap_or(fitted)
+    };
+    let stem = text[..cut].trim_end_matches(' ');
+    format!("{stem}…")
+}
+
+/// How much of a text, given as its graphemes, fits [`DESCRIPTION_MAX_CHARS`]: the byte
+/// length of the longest grapheme prefix within the limit, the byte index of the last space
+/// that ends a word within it, and the byte index just after the last CJK punctuation in it.
+fn fit<'a>(graphemes: impl Iterator<Item = (usize, &'a str)>) -> (usize, Option<usize>, Option<usize>) {
+    let mut fitted = 0;
     let mut count = 0;
-    let mut last_space = None; // byte index of a space that ends a word within the limit
-    let mut last_cjk_break = None; // byte index just after CJK punctuation
-    for (idx, g) in text.grapheme_indices(true) {
+    let mut last_space = None;
+    let mut last_cjk_break = None;
+    for (idx, g) in graphemes {
         let len = g.chars().count();
         if count + len > DESCRIPTION_MAX_CHARS {
             break;
@@ -264,14 +284,7 @@ pub fn description(overview: &str) -> String {
             last_cjk_break = Some(fitted);
         }
     }
-    let next_is_space = text[fitted..].starts_with(' ');
-    let cut = if next_is_space {
-        fitted
-    } else {
-        last_space.or(last_cjk_break).unwrap_or(fitted)
-    };
-    let stem = text[..cut].trim_end_matches(' ');
-    format!("{stem}…")
+    (fitted, last_space, last_cjk_break)
 }
 
 /// Model, tokens and review results, recorded under `ai` in the frontmatter.

@@ -21,6 +21,7 @@ use std::collections::BTreeMap;
 use std::fs;
 use std::io;
 use std::path::{Path, PathBuf};
+use std::sync::LazyLock;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::SystemTime;
 
@@ -362,9 +363,11 @@ fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
 
 fn temporary_path(path: &Path) -> PathBuf {
     static COUNTER: AtomicU64 = AtomicU64::new(0);
+    // `process::id` is a system call each time; three files a job ask for it.
+    static PID: LazyLock<u32> = LazyLock::new(std::process::id);
     let n = COUNTER.fetch_add(1, Ordering::Relaxed);
     let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("file");
-    path.with_file_name(format!(".{name}.{}.{n}{TMP_SUFFIX}", std::process::id()))
+    path.with_file_name(format!(".{name}.{}.{n}{TMP_SUFFIX}", *PID))
 }
 
 /// The pid in a temporary file's name, if it is one of ours.

@@ -385,9 +385,10 @@ fn text_problem(text: &str) -> Option<&'static str> {
         placeholder = true;
     }
     if placeholder
-        || text
-            .split(|c: char| !c.is_alphanumeric())
-            .any(|w| MARKERS.contains(&w))
+        || MARKERS.iter().any(|m| text.contains(m))
+            && text
+                .split(|c: char| !c.is_alphanumeric())
+                .any(|w| MARKERS.contains(&w))
     {
         return Some("contains placeholder text");
     }
