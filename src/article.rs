@@ -266,7 +266,9 @@ pub fn description(overview: &str) -> String {
 /// How much of a text, given as its graphemes, fits [`DESCRIPTION_MAX_CHARS`]: the byte
 /// length of the longest grapheme prefix within the limit, the byte index of the last space
 /// that ends a word within it, and the byte index just after the last CJK punctuation in it.
-fn fit<'a>(graphemes: impl Iterator<Item = (usize, &'a str)>) -> (usize, Option<usize>, Option<usize>) {
+fn fit<'a>(
+    graphemes: impl Iterator<Item = (usize, &'a str)>,
+) -> (usize, Option<usize>, Option<usize>) {
     let mut fitted = 0;
     let mut count = 0;
     let mut last_space = None;

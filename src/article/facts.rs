@@ -451,7 +451,14 @@ fn read(tokens: &[Token], text: &str, lang: Lang) -> Vec<Found> {
                     }) = tokens.get(i + 1)
                     && is_all_caps(w)
                 {
-                    out.push(found(Fact::Ticker(w.to_string()), tokens, text, i, i + 2, true));
+                    out.push(found(
+                        Fact::Ticker(w.to_string()),
+                        tokens,
+                        text,
+                        i,
+                        i + 2,
+                        true,
+                    ));
                     i += 2;
                     sentence_start = false;
                     continue;
@@ -460,7 +467,14 @@ fn read(tokens: &[Token], text: &str, lang: Lang) -> Vec<Found> {
             }
             Tok::Word(w) if is_all_caps(w) => {
                 if !GENERIC_ACRONYMS.contains(&w.as_ref()) && !is_currency_code(w) {
-                    out.push(found(Fact::Ticker(w.to_string()), tokens, text, i, i + 1, true));
+                    out.push(found(
+                        Fact::Ticker(w.to_string()),
+                        tokens,
+                        text,
+                        i,
+                        i + 1,
+                        true,
+                    ));
                 }
                 sentence_start = false;
                 i += 1;

@@ -408,7 +408,11 @@ fn first_sentence_is(text: &str, title: &str) -> bool {
 /// Whether `needle` occurs in `haystack`. Its first 16 bytes are looked for first: preparing
 /// a search costs in proportion to the needle, and most sentences are ruled out by their start.
 fn occurs_in(haystack: &str, needle: &str) -> bool {
-    let start = &needle.as_bytes()[..needle.floor_char_boundary(16)];
+    let cut = (0..=needle.len().min(16))
+        .rev()
+        .find(|&i| needle.is_char_boundary(i))
+        .unwrap_or(0);
+    let start = &needle.as_bytes()[..cut];
     memmem::find(haystack.as_bytes(), start).is_some()
         && memmem::find(haystack.as_bytes(), needle.as_bytes()).is_some()
 }
