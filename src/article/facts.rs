@@ -272,10 +272,12 @@ struct Token<'a> {
 }
 
 fn tokenize(text: &str, lang: Lang) -> Vec<Token<'_>> {
-    let chars: Vec<(usize, char)> = text.char_indices().collect();
+    // Sized once: as many characters as bytes at most, a token for every few bytes or fewer.
+    let mut chars: Vec<(usize, char)> = Vec::with_capacity(text.len());
+    chars.extend(text.char_indices());
     let at = |i: usize| chars.get(i).map(|(_, c)| *c);
     let pos = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
-    let mut out = Vec::new();
+    let mut out = Vec::with_capacity(text.len() / 4 + 1);
     let mut spaced = true;
     let mut i = 0;
     while let Some(c) = at(i) {
