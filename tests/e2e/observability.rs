@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::{TestEnv, assert_keeps_contract};
+use crate::support::{TestEnv, assert_keeps_contract, poll_until};
 
 fn job(id: &str) -> Vec<u8> {
     serde_json::to_vec(&json!({
@@ -218,11 +218,14 @@ async fn rewriter_health_passes_while_the_worker_runs_and_fails_once_it_stopped(
     };
 
     // The worker is ready once it has connected to the broker and is consuming.
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !worker.metrics.broker_connected() {
-        assert!(Instant::now() < deadline, "the worker connects within 10 s");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    poll_until(Duration::from_secs(10), async || {
+        worker
+            .metrics
+            .broker_connected()
+            .then_some(())
+            .ok_or_else(|| "the worker is not connected to the broker".to_owned())
+    })
+    .await;
 
     // Act
     let ready = health(&[]);

@@ -7,13 +7,15 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 use std::process::Output;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use lapin::options::BasicGetOptions;
 use rewriter::worker::Worker;
 use tempfile::TempDir;
 
-use crate::support::{TestEnv, assert_keeps_contract, connect, example_headlines, example_sources};
+use crate::support::{
+    TestEnv, assert_keeps_contract, connect, example_headlines, example_sources, poll_until,
+};
 
 /// A prompts folder holding a copy of the shipped v1, which `env` now uses.
 fn prompts_with_v1(env: &mut TestEnv) -> TempDir {
@@ -132,14 +134,17 @@ async fn reprocess_outdated_brings_every_article_to_v2_and_keeps_v1_byte_identic
     let output = env.run(&["reprocess", "--outdated"], "");
     let depth = env.depth(&env.queue).await;
     let worker = env.spawn_worker().await;
-    let deadline = Instant::now() + Duration::from_secs(30);
-    while sources
-        .keys()
-        .any(|id| !env.out().join(format!("versions/{id}/v2.md")).exists())
-    {
-        assert!(Instant::now() < deadline, "not every article reached v2");
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    poll_until(Duration::from_secs(30), async || {
+        let missing: Vec<&String> = sources
+            .keys()
+            .filter(|id| !env.out().join(format!("versions/{id}/v2.md")).exists())
+            .collect();
+        missing
+            .is_empty()
+            .then_some(())
+            .ok_or_else(|| format!("articles without a v2: {missing:?}"))
+    })
+    .await;
     worker
         .wait_settled(sources.len() as u64, Duration::from_secs(10))
         .await;

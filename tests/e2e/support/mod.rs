@@ -408,9 +408,12 @@ pub fn assert_keeps_contract(path: &Path, source: Option<&serde_json::Value>) {
 }
 
 /// Asks `check` every 20 ms until it answers `Ok`, and returns that; panics with its last
-/// `Err` (what it saw instead) once `timeout` has passed. The one polling loop of the suite's
-/// `wait_*` helpers.
-async fn poll_until<T>(timeout: Duration, mut check: impl AsyncFnMut() -> Result<T, String>) -> T {
+/// `Err` (what it saw instead) once `timeout` has passed. The one polling loop of the suite: the
+/// `wait_*` helpers and the tests that wait for a condition of their own use it.
+pub async fn poll_until<T>(
+    timeout: Duration,
+    mut check: impl AsyncFnMut() -> Result<T, String>,
+) -> T {
     let deadline = Instant::now() + timeout;
     loop {
         match check().await {
