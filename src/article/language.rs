@@ -136,8 +136,7 @@ pub fn detect(text: &str) -> Option<Detected> {
     let mut han = 0usize;
     let mut latin = 0usize;
     // ASCII text has Latin letters only: counted byte by byte.
-    let ascii = text.is_ascii();
-    if ascii {
+    if text.is_ascii() {
         latin = text.bytes().filter(u8::is_ascii_alphabetic).count();
     } else {
         for c in text.chars().filter(|c| c.is_alphabetic()) {
@@ -190,37 +189,27 @@ pub fn detect(text: &str) -> Option<Detected> {
         index
     });
     let mut hits = vec![0usize; STOPWORDS.len()];
-    let mut count = |word: &str| {
-        if let Some(languages) = INDEX.languages.get(word) {
+    let mut lower = String::new();
+    for word in text
+        .split(|c: char| !c.is_alphabetic())
+        .filter(|w| !w.is_empty())
+    {
+        // Lower case never has fewer characters, so a longer word is no stopword (a word of
+        // fewer bytes has fewer characters).
+        if word.len() > INDEX.longest && word.chars().nth(INDEX.longest).is_some() {
+            continue;
+        }
+        lower.clear();
+        if word.is_ascii() {
+            lower.push_str(word);
+            lower.make_ascii_lowercase();
+        } else {
+            lower.extend(word.chars().flat_map(char::to_lowercase));
+        }
+        if let Some(languages) = INDEX.languages.get(lower.as_str()) {
             for &i in languages {
                 hits[i] += 1;
             }
-        }
-    };
-    if ascii {
-        // The same words, split and lower-cased byte by byte.
-        let mut lower = String::new();
-        for word in text.split(|c: char| !c.is_ascii_alphabetic()) {
-            if !word.is_empty() && word.len() <= INDEX.longest {
-                lower.clear();
-                lower.push_str(word);
-                lower.make_ascii_lowercase();
-                count(&lower);
-            }
-        }
-    } else {
-        let mut lower = String::new();
-        for word in text
-            .split(|c: char| !c.is_alphabetic())
-            .filter(|w| !w.is_empty())
-        {
-            // Lower case never has fewer characters, so a longer word is no stopword.
-            if word.chars().nth(INDEX.longest).is_some() {
-                continue;
-            }
-            lower.clear();
-            lower.extend(word.chars().flat_map(char::to_lowercase));
-            count(&lower);
         }
     }
     let mut scores: Vec<(usize, &'static str, &'static str)> = STOPWORDS

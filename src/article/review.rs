@@ -405,16 +405,13 @@ fn first_sentence_is(text: &str, title: &str) -> bool {
     !title.is_empty() && first == title.trim_end_matches(['.', '!', '?', ':']).trim()
 }
 
-/// Whether `needle` occurs in `haystack`. Its first 16 bytes are looked for first: preparing
-/// a search costs in proportion to the needle, and most sentences are ruled out by their start.
+/// Whether `needle` occurs in `haystack`. Its first 16 bytes are looked for first (a byte
+/// search, so they may end inside a character): preparing a search costs in proportion to the
+/// needle, and most sentences are ruled out by their start.
 fn occurs_in(haystack: &str, needle: &str) -> bool {
-    let cut = (0..=needle.len().min(16))
-        .rev()
-        .find(|&i| needle.is_char_boundary(i))
-        .unwrap_or(0);
-    let start = &needle.as_bytes()[..cut];
-    memmem::find(haystack.as_bytes(), start).is_some()
-        && memmem::find(haystack.as_bytes(), needle.as_bytes()).is_some()
+    let (haystack, needle) = (haystack.as_bytes(), needle.as_bytes());
+    let start = &needle[..needle.len().min(16)];
+    memmem::find(haystack, start).is_some() && memmem::find(haystack, needle).is_some()
 }
 
 /// The prose fields of an answer with their texts, as the article will print them.
@@ -577,6 +574,24 @@ mod tests {
 
     fn split(text: &str) -> Vec<&str> {
         sentences(text).collect()
+    }
+
+    #[test]
+    fn a_sentence_occurs_in_a_prompt_only_whole_not_by_its_start() {
+        let prompt = "an example: the price of ether rose by five percent today. more text";
+        assert!(occurs_in(
+            prompt,
+            "the price of ether rose by five percent today."
+        ));
+        assert!(!occurs_in(
+            prompt,
+            "the price of ether fell by five percent today."
+        ));
+        // The first 16 bytes end inside `€`; the search is over bytes, so that is no harm.
+        let prompt = "so: fifteen euros € a coin, it said";
+        assert!(occurs_in(prompt, "fifteen euros € a coin"));
+        assert!(!occurs_in(prompt, "fifteen euros € a token"));
+        assert!(!occurs_in(prompt, "fifteen euros £ a coin"));
     }
 
     #[test]
