@@ -17,7 +17,7 @@ use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::facts::{Claim, Facts, Kind};
-use super::{clean_bullet, clean_heading, language, normalize_lower, normalize_space};
+use super::{clean_bullet, clean_heading, language, normalize_lower, normalize_space, repair};
 use crate::job::Headline;
 
 /// Length bounds of the article's parts, in characters. A prompt set may set them in its
@@ -165,7 +165,8 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                 prose.push((key.clone(), s.clone()));
             }
             ("heading", Value::String(s)) => {
-                let h = clean_heading(s);
+                // Judged as the article prints it: a heading of markup alone prints as nothing.
+                let h = repair(&clean_heading(s));
                 let words = h.split_whitespace().count();
                 if h.is_empty() || words > 14 || h.chars().count() > 120 {
                     v.invalid.push("heading: write three to eight words".into());

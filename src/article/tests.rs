@@ -218,6 +218,9 @@ fn answers_the_article_cannot_be_built_from_are_invalid() {
     for case in [
         json!({"overview": "Too short."}),
         json!({"heading": ""}),
+        // Markup alone: the article would print an empty heading.
+        json!({"heading": "<h2></h2>"}),
+        json!({"heading": "**"}),
         json!({"paragraphs": ["ok but short", "x"]}),
         json!({"paragraphs": [para, para]}),
         json!({"bullets": ["-", "a", "b"]}),
