@@ -5,7 +5,7 @@
 //!     ─→ (an LLM slot)
 //!     ─→ prompts: render the set's calls for the headline
 //!     ─→ llm: one answer per call, each checked against its schema and the article rules
-//!     ─→ article: assemble, print, read back
+//!     ─→ article: assemble, print
 //!     ─→ (the slot is freed)
 //!     ─→ store: sources/, versions/, articles/, each atomically ─→ Written
 //! ```

@@ -330,6 +330,43 @@ fn flags_make_a_draft_and_are_recorded() {
 }
 
 #[test]
+fn any_frontmatter_reads_back_as_written() {
+    // The emitter's property, over every string, number and map a job or an LLM can put in
+    // the frontmatter; `to_markdown` relies on it instead of parsing each article again.
+    use super::yaml::generated::{any_value, hostile_string};
+    let mut rng = fastrand::Rng::with_seed(0xa271c1e);
+    let list =
+        |rng: &mut fastrand::Rng| (0..rng.usize(0..4)).map(|_| hostile_string(rng)).collect();
+    for case in 0..3_000 {
+        let mut a = article_for("T");
+        let fm = &mut a.frontmatter;
+        fm.title = hostile_string(&mut rng);
+        fm.description = hostile_string(&mut rng);
+        fm.lang = hostile_string(&mut rng);
+        fm.external_id = hostile_string(&mut rng);
+        fm.source.name = hostile_string(&mut rng);
+        fm.source.key = hostile_string(&mut rng);
+        fm.category = hostile_string(&mut rng);
+        fm.tags = list(&mut rng);
+        fm.sticky_weight = rng.i64(..);
+        fm.score = rng.i64(..);
+        fm.cover_image = rng.bool().then(|| {
+            (0..rng.usize(0..4))
+                .map(|_| (hostile_string(&mut rng), any_value(&mut rng, 2)))
+                .collect()
+        });
+        fm.ai.model = hostile_string(&mut rng);
+        fm.ai.prompt_tokens = rng.u64(..);
+        fm.ai.cost_usd = rng.bool().then(|| rng.f64() * 10f64.powi(rng.i32(-9..9)));
+        fm.ai.flags = list(&mut rng);
+        fm.ai.unsupported_claims = list(&mut rng);
+        let md = a.to_markdown().unwrap();
+        let back = parse_frontmatter(&md).unwrap_or_else(|e| panic!("case {case}: {e}\n{md}"));
+        assert_eq!(back, a.frontmatter, "case {case}:\n{md}");
+    }
+}
+
+#[test]
 fn repair_removes_markup_and_makes_quotes_and_spaces_consistent() {
     assert_eq!(
         repair("Miners lost <b>half</b> their  revenue ,&nbsp;says “the report”."),
