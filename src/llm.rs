@@ -456,7 +456,27 @@ struct ChatRequest<'a> {
 #[derive(Debug, Serialize)]
 struct ChatMessage<'a> {
     role: &'static str,
-    content: &'a str,
+    content: Content<'a>,
+}
+
+/// A message's text, or the same already in JSON form (the system message, escaped once per
+/// prompt set and language instead of once per request).
+#[derive(Debug, Serialize)]
+#[serde(untagged)]
+enum Content<'a> {
+    Text(&'a str),
+    Json(&'a RawValue),
+}
+
+impl Content<'_> {
+    /// About the text's length in bytes (a JSON form counts its quotes and escapes too), for
+    /// estimating tokens.
+    fn len(&self) -> usize {
+        match self {
+            Self::Text(text) => text.len(),
+            Self::Json(json) => json.get().len(),
+        }
+    }
 }
 
 impl<'a> ChatRequest<'a> {
@@ -467,11 +487,11 @@ impl<'a> ChatRequest<'a> {
             messages: [
                 ChatMessage {
                     role: "system",
-                    content: &call.system,
+                    content: Content::Json(&call.system.json),
                 },
                 ChatMessage {
                     role: "user",
-                    content: user,
+                    content: Content::Text(user),
                 },
             ],
             temperature: s.temperature,
@@ -727,7 +747,7 @@ mod tests {
                     let typed = CreateChatCompletionRequest {
                         model: "model-a".into(),
                         messages: vec![
-                            ChatCompletionRequestSystemMessage::from(call.system.to_string())
+                            ChatCompletionRequestSystemMessage::from(call.system.text.clone())
                                 .into(),
                             ChatCompletionRequestUserMessage::from("re-ask: \"quoted\" ✓").into(),
                         ],

@@ -208,7 +208,7 @@ impl Pipeline {
         for call in &calls {
             let rules = review::Review {
                 headline,
-                prompt: &call.user,
+                prompt: &call.spec.wording,
                 faithfulness: facts
                     .as_ref()
                     .filter(|_| self.faithfulness == Faithfulness::Retry),

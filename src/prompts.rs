@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::article::review::Bounds;
+use crate::article::review::{Bounds, PromptText};
 use crate::job::{Headline, PromptVersion};
 
 /// The keys that the calls of a prompt set must produce between them, each exactly once.
@@ -139,6 +139,9 @@ pub struct CallSpec {
     /// `{"type": "json_schema", "json_schema": {"name", "schema", "strict": true}}`, as every
     /// request of this call sends it.
     pub response_format: Box<RawValue>,
+    /// The call's and the system message's templates as answers must not copy them (their
+    /// worked examples); made once here rather than from each rendered prompt.
+    pub wording: PromptText,
     validator: jsonschema::Validator,
 }
 
@@ -172,9 +175,19 @@ impl CallSpec {
 #[derive(Debug, Clone)]
 pub struct RenderedCall {
     pub spec: Arc<CallSpec>,
-    /// The same for every call of a job: shared, not copied.
-    pub system: Arc<str>,
+    /// The same for every call in the headline's language: shared, not copied.
+    pub system: Arc<SystemMessage>,
     pub user: String,
+}
+
+/// A set's system message in one language. It depends on nothing but the set and the language
+/// (no headline text can reach it), so it is rendered once, when the set is loaded, and kept
+/// with its JSON string form, which every request of every job in that language sends.
+#[derive(Debug)]
+pub struct SystemMessage {
+    pub text: String,
+    /// `text` as a JSON string, quotes and escapes included.
+    pub json: Box<RawValue>,
 }
 
 /// One loaded, checked prompt set.
@@ -189,6 +202,8 @@ pub struct PromptSet {
     /// Length bounds the answers are judged by (`[bounds]` in the manifest, else defaults).
     pub bounds: Bounds,
     languages: BTreeMap<String, Language>,
+    /// Per key of `languages`.
+    systems: BTreeMap<String, Arc<SystemMessage>>,
     calls: Vec<Arc<CallSpec>>,
     registry: Handlebars<'static>,
     /// Template name → its file, for error messages.
@@ -233,10 +248,12 @@ impl PromptSet {
         registry.set_strict_mode(true);
         registry.register_escape_fn(handlebars::no_escape);
         let mut files = BTreeMap::new();
-        let mut register = |name: &str, file: &str| -> Result<(), PromptError> {
+        // Returns the template's text.
+        let mut register = |name: &str, file: &str| -> Result<String, PromptError> {
             let path = dir.join(file);
+            let text = read(&path)?;
             registry
-                .register_template_string(name, read(&path)?)
+                .register_template_string(name, &text)
                 .map_err(|e| {
                     let (line, column) = e.pos().unzip();
                     PromptError::Template {
@@ -247,14 +264,14 @@ impl PromptSet {
                     }
                 })?;
             files.insert(name.to_owned(), path);
-            Ok(())
+            Ok(text)
         };
-        register("system", &manifest.system)?;
+        let system = register("system", &manifest.system)?;
 
         let mut produced: BTreeSet<String> = BTreeSet::new();
         let mut calls = Vec::with_capacity(manifest.calls.len());
         for call in &manifest.calls {
-            register(&call.name, &call.template)?;
+            let template = register(&call.name, &call.template)?;
             let schema_path = dir.join(&call.schema);
             let schema: Value = serde_json::from_str(&read(&schema_path)?)
                 .map_err(|e| invalid(&schema_path, format!("not JSON: {e}")))?;
@@ -307,6 +324,7 @@ impl PromptSet {
                 max_tokens: call.max_tokens,
                 schema,
                 response_format,
+                wording: PromptText::new(&format!("{system}\n{template}")),
                 validator,
             }));
         }
@@ -321,7 +339,7 @@ impl PromptSet {
                 format!("no call produces {}", missing.join(", ")),
             ));
         }
-        let set = Self {
+        let mut set = Self {
             version,
             description: manifest.description,
             model: manifest.model,
@@ -330,10 +348,18 @@ impl PromptSet {
             categories: manifest.categories,
             bounds: manifest.bounds,
             languages: manifest.languages,
+            systems: BTreeMap::new(),
             calls,
             registry,
             files,
         };
+        for (key, language) in &set.languages {
+            let text = set.render_one("system", &set.context(language))?;
+            let json = serde_json::value::to_raw_value(&text)
+                .map_err(|e| invalid(&set.files["system"], format!("system message: {e}")))?;
+            set.systems
+                .insert(key.clone(), Arc::new(SystemMessage { text, json }));
+        }
         for headline in set.sample_headlines() {
             set.render(&headline)?;
         }
@@ -370,28 +396,38 @@ impl PromptSet {
 
     /// The fixed headings for a language tag (`pt-BR` falls back to `pt`).
     pub fn language(&self, lang: &str) -> Result<&Language, PromptError> {
+        self.key(lang).map(|key| &self.languages[key])
+    }
+
+    /// The key of `languages` for a language tag.
+    fn key(&self, lang: &str) -> Result<&str, PromptError> {
         let lower = lang.to_ascii_lowercase();
         let primary = lower.split('-').next().unwrap_or_default();
         self.languages
-            .get(&lower)
-            .or_else(|| self.languages.get(primary))
+            .get_key_value(&lower)
+            .or_else(|| self.languages.get_key_value(primary))
+            .map(|(key, _)| key.as_str())
             .ok_or_else(|| PromptError::UnknownLanguage {
                 version: self.version,
                 lang: lang.to_owned(),
             })
     }
 
-    /// Renders every call for a headline, in order.
-    pub fn render(&self, headline: &Headline) -> Result<Vec<RenderedCall>, PromptError> {
-        let language = self.language(&headline.lang)?;
-        let shared = json!({
+    /// What every template may use: the language's name and headings, and the categories.
+    fn context(&self, language: &Language) -> Value {
+        json!({
             "language": language.name,
-            "lang": headline.lang,
             "headings": language,
             "categories": self.categories,
-        });
-        let system: Arc<str> = Arc::from(self.render_one("system", &shared)?);
-        let mut context = shared;
+        })
+    }
+
+    /// Renders every call for a headline, in order.
+    pub fn render(&self, headline: &Headline) -> Result<Vec<RenderedCall>, PromptError> {
+        let key = self.key(&headline.lang)?;
+        let system = &self.systems[key];
+        let mut context = self.context(&self.languages[key]);
+        context["lang"] = Value::String(headline.lang.clone());
         context["item"] = json!({
             "has_description": headline.description.is_some(),
             "has_category": headline.category.is_some(),
@@ -403,7 +439,7 @@ impl PromptSet {
             .map(|spec| {
                 Ok(RenderedCall {
                     spec: Arc::clone(spec),
-                    system: Arc::clone(&system),
+                    system: Arc::clone(system),
                     user: self.render_one(&spec.name, &context)?,
                 })
             })
@@ -639,12 +675,44 @@ mod tests {
     }
 
     #[test]
+    fn an_answer_that_copies_a_calls_worked_example_is_flagged() {
+        use crate::article::facts::Facts;
+        use crate::article::review::{Review, check};
+        let lib = shipped();
+        let set = lib.get(lib.current()).unwrap();
+        let h = headline("Ether Slips as Staking Withdrawals Climb");
+        let facts = Facts::of_headline(&h);
+        let story = set.calls().iter().find(|c| c.name == "story").unwrap();
+        let judge = |paragraph: &str| {
+            let answer = json!({"heading": "Ether Staking Withdrawals", "paragraphs": [
+                paragraph,
+                "Ether slipped as staking withdrawals climbed, the news item says in its title.",
+            ]});
+            check(&answer, &Review::new(&h, &story.wording, &facts)).flawed
+        };
+        // The example's sentence, as the template words it, in other spacing and case.
+        let copied = judge(
+            "AS PRICES decrease,  the profitability of mining diminishes, prompting large operators to unplug equipment.",
+        );
+        assert!(
+            copied
+                .iter()
+                .any(|f| f.contains("copies the prompt's example")),
+            "{copied:?}"
+        );
+        let own = judge(
+            "Withdrawals from the staking contract climbed as holders moved ether to exchanges.",
+        );
+        assert!(!own.iter().any(|f| f.contains("copies")), "{own:?}");
+    }
+
+    #[test]
     fn headline_text_never_reaches_the_system_message() {
         let lib = shipped();
         let set = lib.get(lib.current()).unwrap();
         let calls = set.render(&headline("Canary-Title-7781")).unwrap();
         for call in calls {
-            assert!(!call.system.contains("Canary-Title-7781"));
+            assert!(!call.system.text.contains("Canary-Title-7781"));
         }
     }
 

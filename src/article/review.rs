@@ -70,12 +70,26 @@ impl Bounds {
     }
 }
 
+/// Wording an answer must not copy: a prompt's own text, above all its worked example,
+/// normalised once (single spaces, lower case) so that each sentence of each answer is looked
+/// up in it as is. A prompt set keeps one per call, made from its templates
+/// ([`crate::prompts::CallSpec::wording`]): the rendered prompt adds only the news item,
+/// which an answer may repeat.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct PromptText(String);
+
+impl PromptText {
+    pub fn new(text: &str) -> Self {
+        Self(normalize_lower(text))
+    }
+}
+
 /// What an answer is judged against.
 #[derive(Debug, Clone, Copy)]
 pub struct Review<'a> {
     pub headline: &'a Headline,
-    /// The user message the answer replies to (to notice its example copied).
-    pub prompt: &'a str,
+    /// The prompt's wording, to notice its example copied.
+    pub prompt: &'a PromptText,
     /// Judge figures, dates, tickers and names against these facts of the news item (the
     /// `retry` policy; computed once per job); `None`: not judged here, though the caller may
     /// still record them with [`unsupported_and_flaws`].
@@ -85,7 +99,7 @@ pub struct Review<'a> {
 
 impl<'a> Review<'a> {
     /// Every check, faithfulness against `facts`, with the default bounds.
-    pub fn new(headline: &'a Headline, prompt: &'a str, facts: &'a Facts) -> Self {
+    pub fn new(headline: &'a Headline, prompt: &'a PromptText, facts: &'a Facts) -> Self {
         Self {
             headline,
             prompt,
@@ -113,7 +127,10 @@ impl Verdict {
 /// Judges the fields of one answer against every article rule with the default bounds.
 pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdict {
     let facts = Facts::of_headline(headline);
-    check(answer, &Review::new(headline, prompt, &facts))
+    check(
+        answer,
+        &Review::new(headline, &PromptText::new(prompt), &facts),
+    )
 }
 
 /// Judges the fields of one answer against the article rules (the schema was checked already).
@@ -229,7 +246,6 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         headline.source.name
     );
     let source_lower = source.to_lowercase();
-    let prompt_lower = normalize_lower(prompt);
     let mut seen_sentences: BTreeSet<String> = BTreeSet::new();
     if let Some(facts) = faithfulness {
         v.flawed
@@ -250,7 +266,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
             if key.chars().count() < 30 {
                 continue;
             }
-            copied |= occurs_in(&prompt_lower, &key) && !source_lower.contains(&key);
+            copied |= occurs_in(&prompt.0, &key) && !source_lower.contains(&key);
             repeated |= !seen_sentences.insert(key);
         }
         if repeated {

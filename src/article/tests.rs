@@ -400,11 +400,12 @@ fn unsupported_claims_are_recorded_under_ai_in_the_contracts_order() {
 
 #[test]
 fn length_bounds_come_from_the_review_and_are_checked() {
-    use super::review::{Bounds, Review, check};
+    use super::review::{Bounds, PromptText, Review, check};
     let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let prompt = PromptText::default();
     let long = "Mining revenue fell as operators unplugged machines. ".repeat(20);
     let facts = super::facts::Facts::of_headline(&h);
-    let mut rules = Review::new(&h, "", &facts);
+    let mut rules = Review::new(&h, &prompt, &facts);
     let v = check(&json!({"overview": long}), &rules);
     assert!(
         v.flawed

@@ -44,7 +44,7 @@ pub fn run(settings: &Settings, args: RenderArgs) -> anyhow::Result<bool> {
                 job.id(),
                 call.spec.name,
                 call.spec.max_tokens,
-                call.system.trim_end(),
+                call.system.text.trim_end(),
                 call.user.trim_end(),
                 serde_json::to_string_pretty(&call.spec.schema).unwrap_or_default(),
             )
