@@ -15,7 +15,7 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use chrono::SecondsFormat;
-use handlebars::Handlebars;
+use handlebars::{Context, Handlebars};
 use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
@@ -354,7 +354,7 @@ impl PromptSet {
             files,
         };
         for (key, language) in &set.languages {
-            let text = set.render_one("system", &set.context(language))?;
+            let text = set.render_one("system", &Context::from(set.context(language)))?;
             let json = serde_json::value::to_raw_value(&text)
                 .map_err(|e| invalid(&set.files["system"], format!("system message: {e}")))?;
             set.systems
@@ -434,6 +434,9 @@ impl PromptSet {
             "has_tags": !headline.tags.is_empty(),
         });
         context["news_item"] = Value::String(news_item(headline));
+        // Made into the templates' context once for all calls (`render` would convert it
+        // again for each).
+        let context = Context::from(context);
         self.calls
             .iter()
             .map(|spec| {
@@ -446,9 +449,9 @@ impl PromptSet {
             .collect()
     }
 
-    fn render_one(&self, template: &str, context: &Value) -> Result<String, PromptError> {
+    fn render_one(&self, template: &str, context: &Context) -> Result<String, PromptError> {
         self.registry
-            .render(template, context)
+            .render_with_context(template, context)
             // Handlebars starts every output at 8 KiB; a job in flight keeps its prompts.
             .map(|mut text| {
                 text.shrink_to_fit();
