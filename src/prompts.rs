@@ -190,6 +190,13 @@ pub struct SystemMessage {
     pub json: Box<RawValue>,
 }
 
+/// One language of a set: its fixed headings and its system message.
+#[derive(Debug)]
+struct Localized {
+    headings: Language,
+    system: Arc<SystemMessage>,
+}
+
 /// One loaded, checked prompt set.
 #[derive(Debug)]
 pub struct PromptSet {
@@ -201,9 +208,7 @@ pub struct PromptSet {
     pub categories: Vec<String>,
     /// Length bounds the answers are judged by (`[bounds]` in the manifest, else defaults).
     pub bounds: Bounds,
-    languages: BTreeMap<String, Language>,
-    /// Per key of `languages`.
-    systems: BTreeMap<String, Arc<SystemMessage>>,
+    languages: BTreeMap<String, Localized>,
     calls: Vec<Arc<CallSpec>>,
     registry: Handlebars<'static>,
     /// Template name → its file, for error messages.
@@ -339,7 +344,17 @@ impl PromptSet {
                 format!("no call produces {}", missing.join(", ")),
             ));
         }
-        let mut set = Self {
+        let mut languages = BTreeMap::new();
+        for (key, headings) in manifest.languages {
+            let context = Context::from(shared_context(&headings, &manifest.categories));
+            let text = render_template(&registry, &files, "system", &context)?;
+            let json = serde_json::value::to_raw_value(&text).map_err(|e| {
+                invalid(&dir.join(&manifest.system), format!("system message: {e}"))
+            })?;
+            let system = Arc::new(SystemMessage { text, json });
+            languages.insert(key, Localized { headings, system });
+        }
+        let set = Self {
             version,
             description: manifest.description,
             model: manifest.model,
@@ -347,19 +362,11 @@ impl PromptSet {
             sampling: manifest.sampling,
             categories: manifest.categories,
             bounds: manifest.bounds,
-            languages: manifest.languages,
-            systems: BTreeMap::new(),
+            languages,
             calls,
             registry,
             files,
         };
-        for (key, language) in &set.languages {
-            let text = set.render_one("system", &Context::from(set.context(language)))?;
-            let json = serde_json::value::to_raw_value(&text)
-                .map_err(|e| invalid(&set.files["system"], format!("system message: {e}")))?;
-            set.systems
-                .insert(key.clone(), Arc::new(SystemMessage { text, json }));
-        }
         for headline in set.sample_headlines() {
             set.render(&headline)?;
         }
@@ -396,37 +403,25 @@ impl PromptSet {
 
     /// The fixed headings for a language tag (`pt-BR` falls back to `pt`).
     pub fn language(&self, lang: &str) -> Result<&Language, PromptError> {
-        self.key(lang).map(|key| &self.languages[key])
+        self.localized(lang).map(|l| &l.headings)
     }
 
-    /// The key of `languages` for a language tag.
-    fn key(&self, lang: &str) -> Result<&str, PromptError> {
+    fn localized(&self, lang: &str) -> Result<&Localized, PromptError> {
         let lower = lang.to_ascii_lowercase();
         let primary = lower.split('-').next().unwrap_or_default();
         self.languages
-            .get_key_value(&lower)
-            .or_else(|| self.languages.get_key_value(primary))
-            .map(|(key, _)| key.as_str())
+            .get(&lower)
+            .or_else(|| self.languages.get(primary))
             .ok_or_else(|| PromptError::UnknownLanguage {
                 version: self.version,
                 lang: lang.to_owned(),
             })
     }
 
-    /// What every template may use: the language's name and headings, and the categories.
-    fn context(&self, language: &Language) -> Value {
-        json!({
-            "language": language.name,
-            "headings": language,
-            "categories": self.categories,
-        })
-    }
-
     /// Renders every call for a headline, in order.
     pub fn render(&self, headline: &Headline) -> Result<Vec<RenderedCall>, PromptError> {
-        let key = self.key(&headline.lang)?;
-        let system = &self.systems[key];
-        let mut context = self.context(&self.languages[key]);
+        let Localized { headings, system } = self.localized(&headline.lang)?;
+        let mut context = shared_context(headings, &self.categories);
         context["lang"] = Value::String(headline.lang.clone());
         context["item"] = json!({
             "has_description": headline.description.is_some(),
@@ -443,31 +438,45 @@ impl PromptSet {
                 Ok(RenderedCall {
                     spec: Arc::clone(spec),
                     system: Arc::clone(system),
-                    user: self.render_one(&spec.name, &context)?,
+                    user: render_template(&self.registry, &self.files, &spec.name, &context)?,
                 })
             })
             .collect()
     }
+}
 
-    fn render_one(&self, template: &str, context: &Context) -> Result<String, PromptError> {
-        self.registry
-            .render_with_context(template, context)
-            // Handlebars starts every output at 8 KiB; a job in flight keeps its prompts.
-            .map(|mut text| {
-                text.shrink_to_fit();
-                text
-            })
-            .map_err(|e| PromptError::Template {
-                file: self
-                    .files
-                    .get(template)
-                    .cloned()
-                    .unwrap_or_else(|| PathBuf::from(template)),
-                line: e.line_no,
-                column: e.column_no,
-                problem: e.reason().to_string(),
-            })
-    }
+/// What every template may use: the language's name and headings, and the categories.
+fn shared_context(headings: &Language, categories: &[String]) -> Value {
+    json!({
+        "language": headings.name,
+        "headings": headings,
+        "categories": categories,
+    })
+}
+
+/// Renders a registered template; `files` names its file in an error.
+fn render_template(
+    registry: &Handlebars<'static>,
+    files: &BTreeMap<String, PathBuf>,
+    template: &str,
+    context: &Context,
+) -> Result<String, PromptError> {
+    registry
+        .render_with_context(template, context)
+        // Handlebars starts every output at 8 KiB; a job in flight keeps its prompts.
+        .map(|mut text| {
+            text.shrink_to_fit();
+            text
+        })
+        .map_err(|e| PromptError::Template {
+            file: files
+                .get(template)
+                .cloned()
+                .unwrap_or_else(|| PathBuf::from(template)),
+            line: e.line_no,
+            column: e.column_no,
+            problem: e.reason().to_string(),
+        })
 }
 
 /// The headline as the data block of a prompt: JSON between markers. JSON escapes quotes and

@@ -124,15 +124,6 @@ impl Verdict {
     }
 }
 
-/// Judges the fields of one answer against every article rule with the default bounds.
-pub fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> Verdict {
-    let facts = Facts::of_headline(headline);
-    check(
-        answer,
-        &Review::new(headline, &PromptText::new(prompt), &facts),
-    )
-}
-
 /// Judges the fields of one answer against the article rules (the schema was checked already).
 pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
     let Review {

@@ -3,7 +3,7 @@
 use chrono::TimeZone;
 use serde_json::json;
 
-use super::review::check_fields;
+use super::review::{PromptText, Review, check};
 use super::*;
 use crate::prompts::Language;
 
@@ -45,6 +45,16 @@ fn draft() -> Draft {
         category: "MINING".into(),
         tags: vec!["btc".into(), "MINING".into(), "btc".into()],
     }
+}
+
+/// Judges one answer against every article rule with the default bounds, the way the pipeline
+/// does for a call whose prompt is `prompt`.
+fn check_fields(answer: &Value, headline: &Headline, prompt: &str) -> review::Verdict {
+    let facts = facts::Facts::of_headline(headline);
+    check(
+        answer,
+        &Review::new(headline, &PromptText::new(prompt), &facts),
+    )
 }
 
 fn article_for(title: &str) -> Article {
@@ -400,7 +410,7 @@ fn unsupported_claims_are_recorded_under_ai_in_the_contracts_order() {
 
 #[test]
 fn length_bounds_come_from_the_review_and_are_checked() {
-    use super::review::{Bounds, PromptText, Review, check};
+    use super::review::Bounds;
     let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
     let prompt = PromptText::default();
     let long = "Mining revenue fell as operators unplugged machines. ".repeat(20);
