@@ -194,11 +194,14 @@ pub fn repair(text: &str) -> String {
     replace_in(&mut text, "__", "");
     const DOUBLE: [char; 5] = ['“', '”', '„', '‟', '″'];
     const SINGLE: [char; 5] = ['‘', '’', '‚', '‛', '′'];
-    if text.contains(DOUBLE) {
-        text = text.replace(DOUBLE, "\"");
-    }
-    if text.contains(SINGLE) {
-        text = text.replace(SINGLE, "'");
+    // All ten are encoded with a first byte of 0xE2: most text has none, found by `memchr`.
+    if text.as_bytes().contains(&0xE2) {
+        if text.contains(DOUBLE) {
+            text = text.replace(DOUBLE, "\"");
+        }
+        if text.contains(SINGLE) {
+            text = text.replace(SINGLE, "'");
+        }
     }
     // Heading marks at the start of lines; the lines themselves are joined by
     // `normalize_space` below.
@@ -282,7 +285,7 @@ fn fit<'a>(
         fitted = idx + g.len();
         if g == " " {
             last_space = Some(idx);
-        } else if g.chars().all(|c| "，、。；：！？）」』".contains(c)) {
+        } else if !g.is_ascii() && g.chars().all(|c| "，、。；：！？）」』".contains(c)) {
             last_cjk_break = Some(fitted);
         }
     }

@@ -108,11 +108,14 @@ impl Facts {
         };
         for t in &tokens {
             if let Tok::Word(w) = &t.tok {
-                let w = strip_possessive(&w.to_lowercase()).to_owned();
-                for part in w.split('-') {
-                    facts.words.insert(part.to_owned());
+                let lower = w.to_lowercase();
+                let w = strip_possessive(&lower);
+                // The word, and each part of a hyphenated one; each allocated once.
+                for part in std::iter::once(w).chain(w.split('-').filter(|_| w.contains('-'))) {
+                    if !facts.words.contains(part) {
+                        facts.words.insert(part.to_owned());
+                    }
                 }
-                facts.words.insert(w);
             }
         }
         for (ticker, names) in ASSETS {
@@ -923,12 +926,13 @@ fn is_all_caps(w: &str) -> bool {
         .is_some_and(|c| c.is_alphabetic() && c.is_uppercase())
         && w.chars()
             .all(|c| c.is_uppercase() || c.is_ascii_digit() || c == '-')
-        && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && w.chars().filter(|c| c.is_alphabetic()).nth(1).is_some()
 }
 
 fn is_capitalised(w: &str) -> bool {
+    // Two letters or more: the scan stops at the second.
     w.chars().next().is_some_and(char::is_uppercase)
-        && w.chars().filter(|c| c.is_alphabetic()).count() >= 2
+        && w.chars().filter(|c| c.is_alphabetic()).nth(1).is_some()
 }
 
 fn strip_possessive(w: &str) -> &str {
@@ -940,6 +944,11 @@ fn strip_possessive(w: &str) -> &str {
 }
 
 fn month_of(word: &str) -> Option<u32> {
+    // Most words are longer than any month's name and its full stop: not lower-cased.
+    // (Lower-casing never makes a word fewer characters.)
+    if word.chars().nth(LONGEST_MONTH + 1).is_some() {
+        return None;
+    }
     let w = word.to_lowercase();
     let w = w.trim_end_matches('.');
     MONTHS
@@ -949,8 +958,45 @@ fn month_of(word: &str) -> Option<u32> {
 }
 
 fn weekday(word: &str) -> bool {
-    WEEKDAYS.contains(&word.to_lowercase().as_str())
+    word.chars().nth(LONGEST_WEEKDAY).is_none() && WEEKDAYS.contains(&word.to_lowercase().as_str())
 }
+
+/// Characters of the longest name in `names`, for a length check before a lookup.
+const fn longest(names: &[&str]) -> usize {
+    let mut longest = 0;
+    let mut i = 0;
+    while i < names.len() {
+        let bytes = names[i].as_bytes();
+        let (mut chars, mut b) = (0, 0);
+        while b < bytes.len() {
+            // Every byte but UTF-8's continuation bytes starts a character.
+            if bytes[b] & 0xC0 != 0x80 {
+                chars += 1;
+            }
+            b += 1;
+        }
+        if chars > longest {
+            longest = chars;
+        }
+        i += 1;
+    }
+    longest
+}
+
+const LONGEST_MONTH: usize = {
+    let mut longest_month = 0;
+    let mut i = 0;
+    while i < MONTHS.len() {
+        let l = longest(MONTHS[i].1);
+        if l > longest_month {
+            longest_month = l;
+        }
+        i += 1;
+    }
+    longest_month
+};
+
+const LONGEST_WEEKDAY: usize = longest(WEEKDAYS);
 
 const MONTHS: &[(u32, &[&str])] = &[
     (
@@ -1205,6 +1251,37 @@ mod tests {
     fn supported(source: &str, text: &str, lang: &str) {
         let left = unsupported(source, text, lang);
         assert!(left.is_empty(), "{text:?} against {source:?}: {left:?}");
+    }
+
+    #[test]
+    fn every_month_and_weekday_is_known_in_any_case_and_abbreviated_with_a_stop() {
+        for (month, names) in MONTHS {
+            for name in *names {
+                for written in [
+                    name.to_string(),
+                    name.to_uppercase(),
+                    format!("{name}."),
+                    format!("{}.", name.to_uppercase()),
+                ] {
+                    assert_eq!(month_of(&written), Some(*month), "{written:?}");
+                }
+            }
+        }
+        for name in WEEKDAYS {
+            assert!(weekday(name) && weekday(&name.to_uppercase()), "{name:?}");
+        }
+        for word in ["Septembers", "septiembre..", "Wednesdays", "Bitcoin"] {
+            assert_eq!(month_of(word), None, "{word:?}");
+            assert!(!weekday(word), "{word:?}");
+        }
+    }
+
+    #[test]
+    fn a_hyphenated_word_of_the_news_item_supports_its_parts_and_the_whole() {
+        let facts = Facts::of_text("Coinbase-Backed fund rises", "en");
+        for word in ["coinbase-backed", "coinbase", "backed"] {
+            assert!(facts.words.contains(word), "{word:?}: {:?}", facts.words);
+        }
     }
 
     #[test]
