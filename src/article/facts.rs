@@ -274,12 +274,49 @@ struct Token<'a> {
     spaced: bool,
 }
 
+/// A text's characters by their index, and where each starts.
+enum Chars<'t> {
+    /// ASCII text: each byte is a character, and its index is its position.
+    Ascii(&'t [u8]),
+    /// Any other text, decoded once: each character and the byte it starts at; then the
+    /// text's length.
+    Decoded(Vec<(usize, char)>, usize),
+}
+
+impl<'t> Chars<'t> {
+    fn of(text: &'t str) -> Self {
+        if text.is_ascii() {
+            Self::Ascii(text.as_bytes())
+        } else {
+            // Sized once: as many characters as bytes at most.
+            let mut chars = Vec::with_capacity(text.len());
+            chars.extend(text.char_indices());
+            Self::Decoded(chars, text.len())
+        }
+    }
+
+    /// The `i`th character.
+    fn at(&self, i: usize) -> Option<char> {
+        match self {
+            Self::Ascii(bytes) => bytes.get(i).map(|b| char::from(*b)),
+            Self::Decoded(chars, _) => chars.get(i).map(|(_, c)| *c),
+        }
+    }
+
+    /// The byte the `i`th character starts at; the text's length past its end.
+    fn pos(&self, i: usize) -> usize {
+        match self {
+            Self::Ascii(bytes) => i.min(bytes.len()),
+            Self::Decoded(chars, len) => chars.get(i).map_or(*len, |(b, _)| *b),
+        }
+    }
+}
+
 fn tokenize(text: &str, lang: Lang) -> Vec<Token<'_>> {
-    // Sized once: as many characters as bytes at most, a token for every few bytes or fewer.
-    let mut chars: Vec<(usize, char)> = Vec::with_capacity(text.len());
-    chars.extend(text.char_indices());
-    let at = |i: usize| chars.get(i).map(|(_, c)| *c);
-    let pos = |i: usize| chars.get(i).map_or(text.len(), |(b, _)| *b);
+    let chars = Chars::of(text);
+    let at = |i: usize| chars.at(i);
+    let pos = |i: usize| chars.pos(i);
+    // Sized once: a token for every few bytes or fewer.
     let mut out = Vec::with_capacity(text.len() / 4 + 1);
     let mut spaced = true;
     let mut i = 0;
@@ -340,8 +377,8 @@ fn tokenize(text: &str, lang: Lang) -> Vec<Token<'_>> {
 
 /// A number from `i`: digits with thousands separators and a decimal mark as `lang` writes
 /// them, or an ISO date.
-fn scan_number(chars: &[(usize, char)], i: usize, lang: Lang) -> (Tok<'static>, usize) {
-    let at = |i: usize| chars.get(i).map(|(_, c)| *c);
+fn scan_number(chars: &Chars, i: usize, lang: Lang) -> (Tok<'static>, usize) {
+    let at = |i: usize| chars.at(i);
     let digits_from = |i: usize| {
         (i..)
             .take_while(|j| at(*j).is_some_and(|c| c.is_ascii_digit()))
