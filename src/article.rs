@@ -194,8 +194,8 @@ pub fn repair(text: &str) -> String {
     replace_in(&mut text, "__", "");
     const DOUBLE: [char; 5] = ['“', '”', '„', '‟', '″'];
     const SINGLE: [char; 5] = ['‘', '’', '‚', '‛', '′'];
-    // All ten are encoded with a first byte of 0xE2: most text has none, found by `memchr`.
-    if text.as_bytes().contains(&0xE2) {
+    // None of the ten is ASCII: most answers are, and need no search for them.
+    if !text.is_ascii() {
         if text.contains(DOUBLE) {
             text = text.replace(DOUBLE, "\"");
         }

@@ -106,15 +106,20 @@ impl Facts {
             lower: text.to_lowercase(),
             ..Self::default()
         };
+        // Each word allocated once, when it is first seen.
+        let mut know = |word: &str| {
+            if !facts.words.contains(word) {
+                facts.words.insert(word.to_owned());
+            }
+        };
         for t in &tokens {
             if let Tok::Word(w) = &t.tok {
                 let lower = w.to_lowercase();
                 let w = strip_possessive(&lower);
-                // The word, and each part of a hyphenated one; each allocated once.
-                for part in std::iter::once(w).chain(w.split('-').filter(|_| w.contains('-'))) {
-                    if !facts.words.contains(part) {
-                        facts.words.insert(part.to_owned());
-                    }
+                know(w);
+                // And each part of a hyphenated word.
+                if w.contains('-') {
+                    w.split('-').for_each(&mut know);
                 }
             }
         }
@@ -998,36 +1003,35 @@ fn weekday(word: &str) -> bool {
     word.chars().nth(LONGEST_WEEKDAY).is_none() && WEEKDAYS.contains(&word.to_lowercase().as_str())
 }
 
+/// `s.chars().count()`, at compile time: every byte but UTF-8's continuation bytes starts a
+/// character.
+const fn char_count(s: &str) -> usize {
+    let (bytes, mut count, mut i) = (s.as_bytes(), 0, 0);
+    while i < bytes.len() {
+        count += (bytes[i] & 0xC0 != 0x80) as usize;
+        i += 1;
+    }
+    count
+}
+
 /// Characters of the longest name in `names`, for a length check before a lookup.
 const fn longest(names: &[&str]) -> usize {
-    let mut longest = 0;
-    let mut i = 0;
+    let (mut longest, mut i) = (0, 0);
     while i < names.len() {
-        let bytes = names[i].as_bytes();
-        let (mut chars, mut b) = (0, 0);
-        while b < bytes.len() {
-            // Every byte but UTF-8's continuation bytes starts a character.
-            if bytes[b] & 0xC0 != 0x80 {
-                chars += 1;
-            }
-            b += 1;
-        }
-        if chars > longest {
-            longest = chars;
-        }
+        longest = max(longest, char_count(names[i]));
         i += 1;
     }
     longest
 }
 
+const fn max(a: usize, b: usize) -> usize {
+    if a > b { a } else { b }
+}
+
 const LONGEST_MONTH: usize = {
-    let mut longest_month = 0;
-    let mut i = 0;
+    let (mut longest_month, mut i) = (0, 0);
     while i < MONTHS.len() {
-        let l = longest(MONTHS[i].1);
-        if l > longest_month {
-            longest_month = l;
-        }
+        longest_month = max(longest_month, longest(MONTHS[i].1));
         i += 1;
     }
     longest_month
