@@ -33,6 +33,9 @@ fi
 if [[ -z "${OPENAI_BASE_URL:-}" && -z "${OPENAI_API_KEY:-}" ]]; then
     say "no OPENAI_BASE_URL or OPENAI_API_KEY: using a local llama.cpp server with SmolLM2-135M"
     eval "$(bash scripts/local-llm.sh start)"
+    # A model this small keeps to v1's four small schemas, not to v2's one large one
+    # (prompts/CHANGELOG.md); a version set by the caller wins.
+    export REWRITER_PROMPT_VERSION="${REWRITER_PROMPT_VERSION:-1}"
     cat <<'NOTE'
 SmolLM2-135M is a very small model: expect its articles to be saved as drafts (draft: true,
 with the reasons under ai.flags), not published. For publishable text point rewriter at a real

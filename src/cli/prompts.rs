@@ -23,8 +23,9 @@ fn check(settings: &Settings) -> anyhow::Result<bool> {
     for (version, result) in &checks {
         match result {
             Ok(set) => println!(
-                "v{version}: ok ({} calls; languages {})",
+                "v{version}: ok ({} call{}; languages {})",
                 set.calls().len(),
+                if set.calls().len() == 1 { "" } else { "s" },
                 set.languages().collect::<Vec<_>>().join(", ")
             ),
             Err(e) => {

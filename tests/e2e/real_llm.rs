@@ -52,6 +52,8 @@ fn figures(text: &str) -> Vec<String> {
 async fn example_headlines_through_llama_server_become_articles_drafts_or_readable_dead_letters() {
     // Arrange
     let (base_url, started_here) = local_llm();
+    // Prompt set v1, the environment's: what scripts/quickstart.sh runs this model with (it
+    // dead-letters half the examples with v2's one large schema; prompts/CHANGELOG.md).
     let mut env = TestEnv::new().await;
     env.set("OPENAI_BASE_URL", &base_url);
     env.set("REWRITER_MODEL", "smollm2");

@@ -17,11 +17,13 @@ use crate::support::{
     TestEnv, assert_keeps_contract, connect, example_headlines, example_sources, poll_until,
 };
 
-/// A prompts folder holding a copy of the shipped v1, which `env` now uses.
+/// A prompts folder holding a copy of the shipped v1, which `env` now uses, with its highest
+/// version as the current one.
 fn prompts_with_v1(env: &mut TestEnv) -> TempDir {
     let root = tempfile::tempdir().unwrap();
     copy_v1(&root.path().join("v1"));
     env.set("REWRITER_PROMPTS", &root.path().display().to_string());
+    env.current_prompts();
     root
 }
 

@@ -24,7 +24,8 @@ fn replay(status: u16, name: &str) -> Fault {
 
 async fn ask_for_the_overview(env: &TestEnv) -> Result<rewriter::llm::Answer, LlmError> {
     let settings = env.settings();
-    let library = PromptLibrary::load(&settings.prompts_dir, None).unwrap();
+    // v1 (the environment's set): the recordings are answers to its overview call.
+    let library = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version).unwrap();
     let set = library.get(library.current()).unwrap();
     let calls = set.render(&sample_headline()).unwrap();
     let overview = calls.iter().find(|c| c.spec.name == "overview").unwrap();

@@ -86,6 +86,59 @@ async fn example_headlines_enqueued_by_the_cli_become_articles_that_keep_the_con
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_current_prompt_set_each_article_is_written_from_one_request() {
+    // Arrange: the shipped prompts' current set (v2), the English example headlines
+    let mut env = TestEnv::new().await;
+    env.current_prompts();
+    let headlines = example_headlines();
+    let english: Vec<&str> = headlines
+        .lines()
+        .filter(|l| !l.trim().is_empty() && !l.contains("\"lang\": \"de\""))
+        .collect();
+    let sources = example_sources();
+    assert!(
+        english.len() >= 5 && english.len() < sources.len(),
+        "{english:?}"
+    );
+    assert!(
+        env.run(&["enqueue", "-"], &english.join("\n"))
+            .status
+            .success()
+    );
+
+    // Act
+    let worker = env.spawn_worker().await;
+    env.wait_for_articles(english.len(), Duration::from_secs(30))
+        .await;
+    worker
+        .wait_settled(english.len() as u64, Duration::from_secs(10))
+        .await;
+    worker.stop().await;
+
+    // Assert: one request an article, for the whole article, and articles that keep the
+    // contract, recorded as v2
+    let requests = env.llm.received();
+    assert_eq!(requests.len(), english.len());
+    for body in &requests {
+        assert_eq!(
+            crate::support::fake_llm::schema_name(body).as_deref(),
+            Some("article")
+        );
+    }
+    for article in env.articles() {
+        let id = article.file_stem().unwrap().to_string_lossy().into_owned();
+        assert_keeps_contract(&article, Some(&sources[&id]));
+        let text = std::fs::read_to_string(&article).unwrap();
+        let ai = rewriter::article::parse_frontmatter(&text).unwrap().ai;
+        assert_eq!(ai.version, 2, "{id}");
+        assert_eq!(
+            std::fs::read(env.out().join(format!("versions/{id}/v2.md"))).unwrap(),
+            text.as_bytes()
+        );
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_published_by_a_plain_amqp_client_is_processed() {
     // Arrange
     let env = TestEnv::new().await;

@@ -56,6 +56,9 @@ impl TestEnv {
                 "REWRITER_PROMPTS",
                 repo().join("prompts").display().to_string(),
             ),
+            // The frozen four-call set: what a test sees does not change when editors add a
+            // prompt set. Tests of the current set unset this (`TestEnv::current_prompts`).
+            ("REWRITER_PROMPT_VERSION", "1".to_owned()),
             ("REWRITER_CONCURRENCY", "4".to_owned()),
             ("REWRITER_LLM_TIMEOUT_SECS", "5".to_owned()),
             ("REWRITER_SHUTDOWN_GRACE_SECS", "10".to_owned()),
@@ -81,6 +84,15 @@ impl TestEnv {
 
     pub fn set(&mut self, var: &str, value: &str) {
         self.vars.insert(var.to_owned(), value.to_owned());
+    }
+
+    pub fn unset(&mut self, var: &str) {
+        self.vars.remove(var);
+    }
+
+    /// Runs the shipped prompts' current set (the highest version) instead of the frozen v1.
+    pub fn current_prompts(&mut self) {
+        self.unset("REWRITER_PROMPT_VERSION");
     }
 
     pub fn settings(&self) -> Settings {
