@@ -74,6 +74,10 @@ struct Args {
     /// comparison point, measured on this machine.
     #[arg(long, conflicts_with = "wrap")]
     reference: bool,
+    /// The prompt set to run (REWRITER_PROMPT_VERSION of the worker and of the reference);
+    /// default: the current one, the highest in `prompts/`.
+    #[arg(long)]
+    prompt_version: Option<u32>,
 }
 
 const CHILD_FLAG: &str = "__bench_worker";
@@ -192,6 +196,10 @@ async fn bench(args: Args) -> anyhow::Result<()> {
         .env("OPENAI_API_KEY", "sk-bench")
         .env("REWRITER_OUT", out.path())
         .env("REWRITER_PROMPTS", repo.join("prompts"))
+        .envs(
+            args.prompt_version
+                .map(|v| ("REWRITER_PROMPT_VERSION", v.to_string())),
+        )
         .env("REWRITER_CONCURRENCY", args.concurrency.to_string())
         .env("REWRITER_METRICS_ADDR", format!("127.0.0.1:{port}"))
         .env("REWRITER_LOG_FORMAT", "json")
@@ -240,11 +248,19 @@ async fn measure(
     let pid = child.id();
     // The calls the jobs need without re-asks: the steady state's marks, and the point after
     // which the end is near.
+    let version = args
+        .prompt_version
+        .map(|v| rewriter::job::PromptVersion::new(v).context("--prompt-version must be 1 or more"))
+        .transpose()?;
     let library = rewriter::prompts::PromptLibrary::load(
         &Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts"),
-        None,
+        version,
     )?;
     let calls_per_job = library.get(library.current())?.calls().len();
+    println!(
+        "prompt set v{} ({calls_per_job} LLM calls a job)",
+        library.current()
+    );
     let expected_calls = args.jobs * calls_per_job;
     let deadline = Instant::now() + Duration::from_secs(60);
     while llm.requests() == 0 {

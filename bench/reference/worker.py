@@ -3,9 +3,10 @@
 aio-pika for RabbitMQ, the official `openai` client, jinja2 for the prompts, PyYAML for the
 frontmatter, one asyncio task per message (aio-pika's consumer), `prefetch_count` jobs in
 flight. It does what a `rewriter` job does for the benchmark's inputs, in the ordinary way:
-parse the job, render the prompt set's four calls (the same `prompts/v1` templates, their few
-Handlebars blocks turned into jinja2 at start-up), ask the LLM for each with the same JSON
-schemas, one after another, assemble a Markdown article with YAML frontmatter, write it
+parse the job, render the prompt set's calls (the same templates as the worker's current
+prompt set, `REWRITER_PROMPT_VERSION` or the highest `prompts/v<N>`: one call in v2, four in
+v1; their few Handlebars blocks turned into jinja2 at start-up), ask the LLM for each with the
+same JSON schemas, one after another, assemble a Markdown article with YAML frontmatter, write it
 atomically (temporary file, fsync, rename, in a thread) and acknowledge the message. It has
 none of `rewriter`'s review, retries, dead-lettering, versions or metrics beyond what the
 bench reads.
@@ -61,6 +62,14 @@ class PromptSet:
             )
             for call in self.manifest["calls"]
         ]
+
+
+def prompt_folder(root: Path) -> Path:
+    """The worker's rule: `REWRITER_PROMPT_VERSION`, else the highest `v<N>` folder."""
+    if os.environ.get("REWRITER_PROMPT_VERSION"):
+        return root / f"v{int(os.environ['REWRITER_PROMPT_VERSION'])}"
+    versions = [int(d.name[1:]) for d in root.iterdir() if re.fullmatch(r"v[1-9][0-9]*", d.name)]
+    return root / f"v{max(versions)}"
 
 
 def news_item(headline: dict) -> str:
@@ -120,7 +129,7 @@ def write_atomically(path: Path, text: str) -> None:
 
 class Worker:
     def __init__(self):
-        self.prompts = PromptSet(Path(os.environ["REWRITER_PROMPTS"]) / "v1")
+        self.prompts = PromptSet(prompt_folder(Path(os.environ["REWRITER_PROMPTS"])))
         self.out = Path(os.environ["REWRITER_OUT"])
         self.llm = AsyncOpenAI(base_url=os.environ["OPENAI_BASE_URL"], api_key=os.environ["OPENAI_API_KEY"])
         self.model = self.prompts.manifest["model"]
