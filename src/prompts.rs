@@ -694,14 +694,7 @@ mod tests {
         let set = lib.get(PromptVersion::new(2).unwrap()).unwrap();
         let calls = set.render(&headline("Bitcoin rises")).unwrap();
         assert_eq!(calls.len(), 1);
-        for key in [
-            "overview",
-            "heading",
-            "paragraphs",
-            "commentary",
-            "bullets",
-            "sentiment",
-        ] {
+        for key in DRAFT_FIELDS {
             assert!(calls[0].user.contains(&format!("\"{key}\"")), "{key}");
         }
     }

@@ -90,12 +90,12 @@ async fn with_the_current_prompt_set_each_article_is_written_from_one_request() 
     // Arrange: the shipped prompts' current set (v2), the English example headlines
     let mut env = TestEnv::new().await;
     env.current_prompts();
-    let headlines = example_headlines();
-    let english: Vec<&str> = headlines
-        .lines()
-        .filter(|l| !l.trim().is_empty() && !l.contains("\"lang\": \"de\""))
-        .collect();
     let sources = example_sources();
+    let english: Vec<String> = sources
+        .values()
+        .filter(|headline| headline["lang"] != "de")
+        .map(|headline| headline.to_string())
+        .collect();
     assert!(
         english.len() >= 5 && english.len() < sources.len(),
         "{english:?}"

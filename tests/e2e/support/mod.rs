@@ -86,13 +86,9 @@ impl TestEnv {
         self.vars.insert(var.to_owned(), value.to_owned());
     }
 
-    pub fn unset(&mut self, var: &str) {
-        self.vars.remove(var);
-    }
-
     /// Runs the shipped prompts' current set (the highest version) instead of the frozen v1.
     pub fn current_prompts(&mut self) {
-        self.unset("REWRITER_PROMPT_VERSION");
+        self.vars.remove("REWRITER_PROMPT_VERSION");
     }
 
     pub fn settings(&self) -> Settings {
