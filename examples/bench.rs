@@ -69,6 +69,11 @@ struct Args {
     /// window into this file; `perf report -i FILE` reads it.
     #[arg(long)]
     perf: Option<std::path::PathBuf>,
+    /// What `--perf` samples: `cpu-clock` at 999 Hz, or every occurrence of another event,
+    /// e.g. `syscalls:sys_enter_futex` or `sched:sched_switch`, to see where the worker's
+    /// wake-ups and sleeps come from.
+    #[arg(long, default_value = "cpu-clock", requires = "perf")]
+    perf_event: String,
     /// Run the Python reference worker (bench/reference/worker.py: aio-pika, openai, jinja2)
     /// instead of `rewriter`, with the same settings, jobs and fake LLM: the issue's
     /// comparison point, measured on this machine.
@@ -122,10 +127,7 @@ fn worker_child() -> ExitCode {
         std::io::stderr,
     );
     let cli = <rewriter::cli::Cli as Parser>::parse_from(["rewriter", "worker"]);
-    match rewriter::cli::runtime() {
-        Ok(rt) => rt.block_on(rewriter::cli::run(cli, settings)),
-        Err(_) => ExitCode::from(3),
-    }
+    rewriter::cli::execute(cli, settings)
 }
 
 async fn bench(args: Args) -> anyhow::Result<()> {
@@ -278,16 +280,13 @@ async fn measure(
     let mut perf = match &args.perf {
         Some(path) => Some(
             Command::new("perf")
-                .args([
-                    "record",
-                    "-e",
-                    "cpu-clock",
-                    "-F",
-                    "999",
-                    "--call-graph",
-                    "dwarf,16384",
-                    "-o",
-                ])
+                .args(["record", "-e", &args.perf_event])
+                .args(if args.perf_event == "cpu-clock" {
+                    &["-F", "999"][..]
+                } else {
+                    &[]
+                })
+                .args(["--call-graph", "dwarf,16384", "-o"])
                 .arg(path)
                 .args(["-p", &pid.to_string()])
                 .stdout(Stdio::null())

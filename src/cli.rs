@@ -293,6 +293,32 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
         .build()
 }
 
+/// Runs a parsed command line to its exit code on a new [`runtime`]: what `main` does.
+///
+/// The command runs as a task on the runtime's worker threads, not on the calling thread. A
+/// worker's consume loop then wakes on the worker thread that lapin's delivery reaches and
+/// spawns each job's task into that thread's queue, instead of waking the calling thread, which
+/// would wake a worker thread in turn: one sleep and wake-up fewer per job (bench/README.md).
+pub fn execute(cli: Cli, settings: Settings) -> ExitCode {
+    let runtime = match runtime() {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::from(3);
+        }
+    };
+    let command = runtime.spawn(run(cli, settings));
+    match runtime.block_on(command) {
+        Ok(code) => code,
+        // A panic stays a panic, as if the command had run on this thread.
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        Err(e) => {
+            eprintln!("error: the command was cancelled: {e}");
+            ExitCode::from(3)
+        }
+    }
+}
+
 /// Runs a parsed command line.
 pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     let result = match cli.command {

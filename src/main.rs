@@ -29,12 +29,5 @@ fn main() -> ExitCode {
         settings.log_filter.as_deref(),
         std::io::stderr,
     );
-    let runtime = match cli::runtime() {
-        Ok(rt) => rt,
-        Err(e) => {
-            eprintln!("error: cannot start the async runtime: {e}");
-            return ExitCode::from(3);
-        }
-    };
-    runtime.block_on(cli::run(cli, settings))
+    cli::execute(cli, settings)
 }
