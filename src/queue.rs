@@ -22,6 +22,8 @@ use serde_json::{Map, Value, json};
 
 use crate::config::safe_url;
 
+mod acks;
+
 /// How long connecting (TCP and AMQP handshake) may take.
 pub const CONNECT_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(15);
 
@@ -259,6 +261,8 @@ pub struct Consumer {
     stream: lapin::Consumer,
     dead: Publisher,
     queue: String,
+    acks: acks::AckBatch,
+    _flusher: acks::Flusher,
 }
 
 impl Consumer {
@@ -278,12 +282,15 @@ impl Consumer {
                 FieldTable::default(),
             )
             .await?;
+        let (acks, flusher) = acks::AckBatch::start(acks::limit(prefetch));
         Ok(Self {
             channel,
             tag,
             stream,
             dead,
             queue: queue.to_owned(),
+            acks,
+            _flusher: flusher,
         })
     }
 
@@ -295,6 +302,7 @@ impl Consumer {
                 inner,
                 dead: self.dead.clone(),
                 queue: self.queue.clone(),
+                acks: self.acks.clone(),
             })
             .map_err(QueueError::from),
         )
@@ -305,8 +313,10 @@ impl Consumer {
         self.dead.depth(&self.queue).await
     }
 
-    /// Closes both channels; deliveries not yet settled return to the queue.
+    /// Sends the acks still waiting, then closes both channels; deliveries not yet settled
+    /// return to the queue.
     pub async fn close(self) {
+        self.acks.send_waiting().await;
         let _ = self.channel.close(200, ShortString::from("bye")).await;
         self.dead.close().await;
     }
@@ -328,6 +338,7 @@ pub struct Delivery {
     inner: lapin::message::Delivery,
     dead: Publisher,
     queue: String,
+    acks: acks::AckBatch,
 }
 
 impl Delivery {
@@ -361,8 +372,11 @@ impl Delivery {
             .unwrap_or(0)
     }
 
-    pub async fn ack(&self) -> Result<(), QueueError> {
-        settled(self.inner.acker.ack(BasicAckOptions::default()).await?)
+    /// Acks the message with others finishing near it ([`acks`]): within 20 ms, or at once
+    /// if the consumer is closed first. A failure is logged then; the broker redelivers the
+    /// message, which must therefore be done already (its files written).
+    pub fn ack(&self) {
+        self.acks.push(self.inner.acker.clone());
     }
 
     /// Returns the message to the queue for another worker (or this one, later).
@@ -404,7 +418,9 @@ impl Delivery {
                 FieldTable::from(headers),
             )
             .await?;
-        self.ack().await
+        // At once, not batched: a dead letter is rare, and an ack lost with the process would
+        // bring the job back to be dead-lettered twice.
+        settled(self.inner.acker.ack(BasicAckOptions::default()).await?)
     }
 }
 

@@ -344,7 +344,8 @@ async fn handle_delivery(
                 }
                 Outcome::AlreadyWritten { .. } => metrics.job_settled(JobOutcome::AlreadyWritten),
             }
-            delivery.ack().await
+            delivery.ack();
+            Ok(())
         }
         Err(error) => match error.disposition() {
             Disposition::DeadLetter => {

@@ -1,12 +1,15 @@
 //! The worker: headlines from the queue become articles that keep the contract; poison is
 //! dead-lettered with its reason; written versions are not written again; SIGTERM loses
-//! nothing; `REWRITER_CONCURRENCY` jobs really run at once.
+//! nothing, and a written job is acked while the worker runs; `REWRITER_CONCURRENCY` jobs
+//! really run at once.
 
 use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::{TestEnv, assert_keeps_contract, example_headlines, example_sources};
+use crate::support::{
+    TestEnv, assert_keeps_contract, example_headlines, example_sources, poll_until,
+};
 
 fn job(id: &str, title: &str) -> serde_json::Value {
     json!({
@@ -346,6 +349,48 @@ async fn sigterm_finishes_in_flight_jobs_and_exits_zero() {
         "the 4 jobs in flight were finished, not dropped: {written}"
     );
     assert_eq!(written + env.depth(&env.queue).await, 6);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn written_jobs_are_acked_while_the_worker_runs_not_only_when_it_stops() {
+    // Arrange: a worker process, which can be killed without a chance to close its channel,
+    // with room for more acks than jobs in a batch (an eighth of its prefetch of 48)
+    let mut env = TestEnv::new().await;
+    env.set("REWRITER_CONCURRENCY", "32");
+    publish_jobs(&env, "ack", "Ether Slips", 3).await;
+    let mut child = env
+        .command(&["worker"])
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .expect("worker starts");
+    env.wait_for_articles(3, Duration::from_secs(30)).await;
+    // Acks wait at most 20 ms for others to join them; give them ten times that.
+    tokio::time::sleep(Duration::from_millis(200)).await;
+
+    // Act: SIGKILL, no shutdown
+    child.kill().expect("kill the worker");
+    tokio::task::spawn_blocking(move || child.wait())
+        .await
+        .unwrap()
+        .unwrap();
+
+    // Assert: once the broker has dropped the consumer (and returned its unacked deliveries to
+    // the queue), nothing comes back, for a second
+    poll_until(Duration::from_secs(10), async || {
+        match env.ready_and_consumers(&env.queue).await {
+            (_, 0) => Ok(()),
+            (_, n) => Err(format!("{n} consumers left")),
+        }
+    })
+    .await;
+    for _ in 0..10 {
+        assert_eq!(
+            env.depth(&env.queue).await,
+            0,
+            "the written jobs were acked before the kill"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -177,6 +177,11 @@ impl TestEnv {
 
     /// Messages ready in a queue.
     pub async fn depth(&self, queue: &str) -> u32 {
+        self.ready_and_consumers(queue).await.0
+    }
+
+    /// Messages ready in a queue, and its consumers.
+    pub async fn ready_and_consumers(&self, queue: &str) -> (u32, u32) {
         let conn = connect().await;
         let channel = conn.create_channel().await.unwrap();
         let q = channel
@@ -191,7 +196,7 @@ impl TestEnv {
             .await
             .unwrap();
         let _ = conn.close(200, "bye".into()).await;
-        q.message_count()
+        (q.message_count(), q.consumer_count())
     }
 
     /// Takes every message from `<queue>.dead`: body and `x-rewriter-error`.
