@@ -1,9 +1,10 @@
 //! The order of steps for one job, independent of where the job came from.
 //!
 //! ```text
-//! job ─→ version on disk and not forced? ─yes─→ AlreadyWritten (no LLM call)
+//! job ─→ store: is the version on disk? (asked of the blocking pool; meanwhile
+//!           prompts: render the set's calls for the headline, and read its facts)
+//!     ─→ on disk and not forced? ─yes─→ AlreadyWritten (no LLM call)
 //!     ─→ (an LLM slot)
-//!     ─→ prompts: render the set's calls for the headline
 //!     ─→ llm: one answer per call, each checked against its schema and the article rules
 //!     ─→ article: assemble, print
 //!     ─→ (the slot is freed)
@@ -172,8 +173,20 @@ impl Pipeline {
         tracing::Span::current().record("prompt_version", version.get());
         let set = self.prompts.get(version)?;
         let id = job.id();
-        if !job.force && self.store.has_version(id, version).await? {
-            let source = job.headline.to_source_json();
+        // Asked now, answered below: the headline's facts and prompts are prepared while the
+        // blocking pool looks at the disk, so that the task seldom sleeps for the answer (one
+        // wake-up fewer per job, bench/README.md). A job whose version exists wastes them.
+        let on_disk = (!job.force).then(|| self.store.has_version(id, version));
+        let headline = &job.headline;
+        // Only the faithfulness checks read the headline's facts.
+        let facts = (self.faithfulness != Faithfulness::Off).then(|| Facts::of_headline(headline));
+        let prepared = set
+            .language(&headline.lang)
+            .and_then(|headings| Ok((headings, set.render(headline)?)));
+        if let Some(on_disk) = on_disk
+            && on_disk.await?
+        {
+            let source = headline.to_source_json();
             if self.store.ensure_complete(id, version, source).await? {
                 tracing::info!(
                     "completed the files of an existing version left incomplete by a crash"
@@ -181,6 +194,7 @@ impl Pipeline {
             }
             return Ok(Outcome::AlreadyWritten { version });
         }
+        let (headings, calls) = prepared?;
 
         let waiting = Instant::now();
         let slot = self
@@ -188,11 +202,6 @@ impl Pipeline {
             .acquire()
             .await
             .map_err(|_| JobError::Stopping)?;
-        let headline = &job.headline;
-        // Only the faithfulness checks read the headline's facts.
-        let facts = (self.faithfulness != Faithfulness::Off).then(|| Facts::of_headline(headline));
-        let headings = set.language(&headline.lang)?;
-        let calls = set.render(headline)?;
         let deadline = Instant::now() + JOB_BUDGET;
         let mut fields = Map::new();
         let mut usage = Usage::default();

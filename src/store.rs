@@ -106,19 +106,20 @@ impl ContentStore {
         self.root.join("sources").join(format!("{id}.json"))
     }
 
-    /// Whether version `version` of the article exists.
-    pub async fn has_version(
+    /// Whether version `version` of the article exists. The check starts on the blocking pool
+    /// at this call, not at the first poll: the caller can do other work while it runs and
+    /// await the answer after.
+    pub fn has_version(
         &self,
         id: &ExternalId,
         version: PromptVersion,
-    ) -> Result<bool, StoreError> {
+    ) -> impl Future<Output = Result<bool, StoreError>> + use<> {
         let path = self.version_path(id, version);
         blocking(move || match fs::metadata(&path) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(StoreError::io("stat", &path)(e)),
         })
-        .await
     }
 
     /// Writes the source, the version and the published copy, each whole, durably, in that
@@ -378,12 +379,12 @@ fn temporary_owner(name: &str) -> Option<u32> {
     parts.next()?.parse().ok()
 }
 
-async fn blocking<T: Send + 'static>(
+/// Runs `f` on the blocking pool, started at once (before the returned future is polled).
+fn blocking<T: Send + 'static>(
     f: impl FnOnce() -> Result<T, StoreError> + Send + 'static,
-) -> Result<T, StoreError> {
-    tokio::task::spawn_blocking(f)
-        .await
-        .map_err(|e| StoreError::Join(e.to_string()))?
+) -> impl Future<Output = Result<T, StoreError>> {
+    let task = tokio::task::spawn_blocking(f);
+    async move { task.await.map_err(|e| StoreError::Join(e.to_string()))? }
 }
 
 #[cfg(test)]
