@@ -124,7 +124,7 @@ pub struct Pipeline {
     faithfulness: Faithfulness,
     prices: PriceTable,
     metrics: Arc<Metrics>,
-    /// `REWRITER_CONCURRENCY` of them: held from the first prompt to the assembled article.
+    /// `REWRITER_CONCURRENCY` of them: held from the first request to the assembled article.
     llm_slots: Arc<Semaphore>,
 }
 
