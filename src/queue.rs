@@ -372,7 +372,7 @@ impl Delivery {
             .unwrap_or(0)
     }
 
-    /// Acks the message with others finishing near it ([`acks`]): within 20 ms, or at once
+    /// Acks the message with others finishing near it: within [`acks::WINDOW`], or at once
     /// if the consumer is closed first. A failure is logged then; the broker redelivers the
     /// message, which must therefore be done already (its files written).
     pub fn ack(&self) {

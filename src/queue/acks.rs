@@ -16,13 +16,15 @@
 //! are written, which the broker redelivers and the pipeline turns into a no-op
 //! (`AlreadyWritten`). [`AckBatch::send_waiting`] sends what waits before the channel closes.
 
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::Duration;
 
 use lapin::Acker;
 use lapin::options::BasicAckOptions;
 use tokio::sync::Notify;
 use tokio::task::AbortHandle;
+
+use super::{QueueError, settled};
 
 /// How long a written job's ack may wait for others to join it. Short against a job (the
 /// LLM's seconds), long against the gap between two jobs finishing at 32 in flight (~6 ms).
@@ -60,6 +62,14 @@ struct Shared {
     sending: tokio::sync::Mutex<()>,
 }
 
+impl Shared {
+    /// The acks waiting. A panic while the lock was held (there is no code that can panic
+    /// there) leaves the list whole, so the lock is taken anyway.
+    fn pending(&self) -> std::sync::MutexGuard<'_, Vec<Acker>> {
+        self.pending.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+}
+
 impl AckBatch {
     /// Starts the flusher task for a channel, with at most `limit` acks waiting.
     pub fn start(limit: usize) -> (Self, Flusher) {
@@ -76,14 +86,10 @@ impl AckBatch {
 
     /// Queues the ack of a delivery: it is sent within [`WINDOW`].
     pub fn push(&self, acker: Acker) {
-        let waiting = match self.shared.pending.lock() {
-            Ok(mut pending) => {
-                pending.push(acker);
-                pending.len()
-            }
-            // Poisoned by a panic elsewhere: the ack is not sent and the broker redelivers
-            // the job, a no-op.
-            Err(_) => return,
+        let waiting = {
+            let mut pending = self.shared.pending();
+            pending.push(acker);
+            pending.len()
         };
         if waiting == 1 {
             self.shared.started.notify_one();
@@ -116,10 +122,7 @@ async fn flush_forever(shared: Arc<Shared>) {
 
 /// Acks everything waiting, all handed to lapin before any is awaited.
 async fn send(shared: &Shared) {
-    let batch = match shared.pending.lock() {
-        Ok(mut pending) => std::mem::take(&mut *pending),
-        Err(_) => return,
-    };
+    let batch = std::mem::take(&mut *shared.pending());
     if batch.is_empty() {
         return;
     }
@@ -129,12 +132,16 @@ async fn send(shared: &Shared) {
             .map(|acker| acker.ack(BasicAckOptions::default())),
     )
     .await;
-    let failed = results.iter().filter(|r| !matches!(r, Ok(true))).count();
-    if failed > 0 {
+    let errors: Vec<QueueError> = results
+        .into_iter()
+        .filter_map(|r| r.map_err(QueueError::from).and_then(settled).err())
+        .collect();
+    if let Some(first) = errors.first() {
         tracing::warn!(
-            failed,
+            failed = errors.len(),
             of = batch.len(),
-            "could not ack written jobs (their channel closed); the broker will redeliver them, and they will be no-ops"
+            error.message = %first,
+            "could not ack written jobs; the broker will redeliver them, and they will be no-ops"
         );
     }
 }
