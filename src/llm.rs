@@ -115,6 +115,8 @@ pub struct Answer {
     pub requests: u32,
     /// Time spent on requests, backoff and pacing: the LLM's time, not ours.
     pub waiting: Duration,
+    /// Answers judged: 1, plus one per re-ask (an evaluation compares prompt sets by it).
+    pub asks: u32,
 }
 
 /// A failed HTTP exchange, as the transport reports it to the retry loop.
@@ -270,6 +272,7 @@ impl LlmClient {
                         usage,
                         requests,
                         waiting,
+                        asks: ask,
                     });
                 }
                 Some(verdict) => {
@@ -308,6 +311,7 @@ impl LlmClient {
                 usage,
                 requests,
                 waiting,
+                asks,
             }),
             None => Err(LlmError::InvalidAnswer {
                 call: call.spec.name.clone(),

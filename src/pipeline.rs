@@ -55,6 +55,8 @@ pub enum Outcome {
         cost_usd: Option<f64>,
         /// Time in LLM requests, their backoff and pacing, and waiting for an LLM slot.
         llm_time: Duration,
+        /// Answers asked for again because they broke the schema or the article rules.
+        reasks: u32,
     },
     /// The version existed already and the job did not say `force`: nothing was asked.
     AlreadyWritten { version: PromptVersion },
@@ -206,6 +208,7 @@ impl Pipeline {
         let mut fields = Map::new();
         let mut usage = Usage::default();
         let mut requests = 0;
+        let mut reasks = 0;
         // Waiting for the slot is waiting for the LLM, like pacing.
         let mut llm_time = waiting.elapsed();
         // Each call's tokens at its answering model's price; one unpriced model leaves the
@@ -249,6 +252,7 @@ impl Pipeline {
             }
             usage += answer.usage;
             requests += answer.requests;
+            reasks += answer.asks.saturating_sub(1);
             llm_time += answer.waiting;
             cost_usd = cost_usd
                 .zip(self.prices.cost(
@@ -306,6 +310,7 @@ impl Pipeline {
             usage,
             cost_usd,
             llm_time,
+            reasks,
         })
     }
 }
