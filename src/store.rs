@@ -312,6 +312,50 @@ impl ContentStore {
         blocking(move || fs::read(&path).map_err(StoreError::io("read", &path))).await
     }
 
+    /// `results/<id>/v<N>.json`: what `rewriter eval` found for one article version, in the
+    /// scratch folder of an evaluation (an archive has none).
+    pub fn result_path(&self, id: &ExternalId, version: PromptVersion) -> PathBuf {
+        self.root
+            .join("results")
+            .join(id.as_ref())
+            .join(format!("{}.json", version.dir_name()))
+    }
+
+    /// `eval.json`: the parameters of the evaluation whose scratch folder this is.
+    pub fn plan_path(&self) -> PathBuf {
+        self.root.join("eval.json")
+    }
+
+    /// Writes an evaluation's result for one article version, whole and durably.
+    pub async fn save_result(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+        json: Vec<u8>,
+    ) -> Result<(), StoreError> {
+        self.write(vec![(self.result_path(id, version), json)])
+            .await
+    }
+
+    /// Writes the evaluation's parameters, whole and durably.
+    pub async fn save_plan(&self, json: Vec<u8>) -> Result<(), StoreError> {
+        self.write(vec![(self.plan_path(), json)]).await
+    }
+
+    /// An evaluation's result for one article version; `None` when none was saved.
+    pub async fn read_result(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+    ) -> Result<Option<Vec<u8>>, StoreError> {
+        read_if_present(self.result_path(id, version)).await
+    }
+
+    /// The evaluation's parameters; `None` when none were saved.
+    pub async fn read_plan(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        read_if_present(self.plan_path()).await
+    }
+
     /// Writes `files` whole, durably, in order, through the group commit; refuses any path
     /// outside the output folder.
     async fn write(&self, files: Files) -> Result<(), StoreError> {
@@ -377,6 +421,16 @@ fn temporary_owner(name: &str) -> Option<u32> {
     let mut parts = stem.rsplitn(3, '.');
     let _counter: u64 = parts.next()?.parse().ok()?;
     parts.next()?.parse().ok()
+}
+
+/// The bytes of a file, `None` when it does not exist.
+async fn read_if_present(path: PathBuf) -> Result<Option<Vec<u8>>, StoreError> {
+    blocking(move || match fs::read(&path) {
+        Ok(bytes) => Ok(Some(bytes)),
+        Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+        Err(e) => Err(StoreError::io("read", &path)(e)),
+    })
+    .await
 }
 
 /// Runs `f` on the blocking pool, started at once (before the returned future is polled).
