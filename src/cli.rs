@@ -10,6 +10,7 @@ mod cost;
 mod dead;
 mod diff;
 mod enqueue;
+mod eval;
 mod health;
 mod input;
 mod progress;
@@ -42,6 +43,7 @@ pub const COMMANDS: &[&str] = &[
     "audit",
     "cost",
     "health",
+    "eval",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -133,6 +135,80 @@ pub enum Command {
     /// of that family). Exits 0 on HTTP 200, 1 on any other answer or none within 3 s (the
     /// reason on standard error), 2 when no address is configured. Needs no curl in the image.
     Health(HealthArgs),
+    /// Judge a prompt version on a sample of the archive, side by side with a baseline,
+    /// publishing nothing: drafts, failures, unsupported claims, re-asks, tokens, cost, time.
+    ///
+    /// The baseline (default: the version before the candidate) is read from the archive's
+    /// versions/<id>/v<M>.md, or written again with --rerun-baseline. The candidate runs through
+    /// the worker's pipeline into a scratch folder (--out, default $REWRITER_OUT/evals/<time>/);
+    /// a rerun with the same --out skips the articles done. The sample is seeded and stratified
+    /// by source and language; --id, --since and --source select as for reprocess. The
+    /// estimated tokens and cost are printed first; on a terminal it asks before starting,
+    /// otherwise it needs --yes. Exit 1 when a --max-… threshold is crossed; 2 on a bad
+    /// request; 3 when it cannot run.
+    Eval(EvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    /// The prompt version to judge (e.g. 3 or v3).
+    #[arg(long, value_parser = parse_version)]
+    pub candidate: PromptVersion,
+    /// The version to compare with [default: the newest prompt version below the candidate].
+    #[arg(long, value_parser = parse_version)]
+    pub baseline: Option<PromptVersion>,
+    /// Write the baseline again with the LLM instead of reading the archive's stored version.
+    #[arg(long)]
+    pub rerun_baseline: bool,
+    /// Judge K articles, drawn at random [default: 50 without a selector; every selected
+    /// article with one, which above 500 articles requires --sample].
+    #[arg(long, value_name = "K", value_parser = parse_sample)]
+    pub sample: Option<usize>,
+    /// The random draw's seed: the same seed and archive give the same sample.
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Only these articles (externalIds); repeat or list several.
+    #[arg(long = "id", value_name = "ID", num_args = 1.., value_parser = parse_id)]
+    pub ids: Vec<ExternalId>,
+    /// Only articles whose headline was published at or after DATE (YYYY-MM-DD or RFC 3339).
+    #[arg(long, value_name = "DATE", value_parser = crate::reprocess::parse_since)]
+    pub since: Option<chrono::DateTime<chrono::Utc>>,
+    /// Only articles whose headline's source.key is KEY.
+    #[arg(long, value_name = "KEY")]
+    pub source: Option<String>,
+    /// Print one JSON object instead of the table.
+    #[arg(long)]
+    pub json: bool,
+    /// The scratch folder [default: $REWRITER_OUT/evals/<UTC time>/]; an existing one of the
+    /// same evaluation is resumed.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Start without asking (needed when standard input is not a terminal).
+    #[arg(long)]
+    pub yes: bool,
+    /// Exit 1 when the draft rate rises by more than this (0.05: five points).
+    #[arg(long, value_name = "RATE")]
+    pub max_draft_rate_increase: Option<f64>,
+    /// Exit 1 when the cost per article rises by more than this fraction (0.2: a fifth);
+    /// tokens per article when a side cannot be priced.
+    #[arg(long, value_name = "FRACTION")]
+    pub max_cost_increase: Option<f64>,
+    /// Exit 1 when more candidate articles than this fail.
+    #[arg(long, value_name = "N")]
+    pub max_failures: Option<usize>,
+    /// Exit 1 when unsupported claims per article rise by more than this.
+    #[arg(long, value_name = "N")]
+    pub max_claims_increase: Option<f64>,
+    /// Exit 1 when more articles than this get worse.
+    #[arg(long, value_name = "N")]
+    pub max_worse: Option<usize>,
+}
+
+fn parse_sample(s: &str) -> Result<usize, String> {
+    match s.parse::<usize>() {
+        Ok(k) if k >= 1 => Ok(k),
+        _ => Err(format!("{s:?} is not a number of articles ≥ 1")),
+    }
 }
 
 #[derive(Debug, Args)]
@@ -324,6 +400,8 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     let result = match cli.command {
         // Its own exit codes: 2 also when no address is configured.
         Command::Health(args) => return health::run(&settings, args).await,
+        // Its own exit codes: 1 is a crossed threshold, 2 a bad request.
+        Command::Eval(args) => return eval::run(&settings, args).await,
         Command::Worker(args) => worker::run(settings, args).await,
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,
