@@ -169,10 +169,10 @@ impl Plan {
     }
 }
 
-/// Opens the archive under `root` for reading; a folder that does not exist is an empty
-/// archive, and is not created.
+/// Opens the archive under `root` for reading. A folder without `sources/` is an empty
+/// archive, and is left as it is (opening a store would create its folders).
 pub async fn open_archive(root: &Path) -> Result<ContentStore, EvalError> {
-    if !root.is_dir() {
+    if !root.join("sources").is_dir() {
         return Err(EvalError::EmptyArchive(root.to_owned()));
     }
     Ok(ContentStore::open(root).await?)

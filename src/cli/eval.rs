@@ -170,6 +170,7 @@ async fn try_run(settings: &Settings, args: EvalArgs) -> Result<ExitCode, Failur
     if args.json {
         let mut out = comparison.to_json(&diff);
         out["seed"] = plan.seed.into();
+        out["sample"] = plan.record()["ids"].take();
         out["scratch"] = scratch_dir.display().to_string().into();
         out["gate"] = serde_json::json!({"passed": crossed.is_empty(), "crossed": crossed});
         println!("{out}");
