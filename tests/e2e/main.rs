@@ -14,6 +14,8 @@ mod cost;
 mod deployment;
 /// `rewriter enqueue`: confirms, rejected lines with their numbers, exit codes.
 mod enqueue;
+/// `rewriter eval`: a candidate prompt set judged against the archive, publishing nothing.
+mod eval;
 /// Faults: dead letters and their requeue, SIGKILL mid-batch, broker-side disconnects.
 mod faults;
 /// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.

@@ -163,6 +163,14 @@ impl FakeLlm {
         *lock(&self.state.response_headers) = headers;
     }
 
+    /// From now on, an answer to a request whose messages contain `marker` invents facts: its
+    /// `overview` gains a sentence with a percentage and a year that no headline of the tests
+    /// holds. A test gives only one prompt set the marker (in its system message), so that two
+    /// versions of the prompts get different answers, as a real model would.
+    pub fn invent_claims_when(&self, marker: &str) {
+        *lock(&self.state.inventing) = Some(marker.to_owned());
+    }
+
     /// Value chosen for a property named `sentiment` when it is one of that
     /// property's enum values (otherwise the first enum value is used).
     pub fn set_sentiment(&self, s: &str) {
@@ -220,6 +228,8 @@ struct State {
     answers: Mutex<HashMap<String, Value>>,
     sentiment: Mutex<Option<String>>,
     response_headers: Mutex<Vec<(String, String)>>,
+    /// See [`FakeLlm::invent_claims_when`].
+    inventing: Mutex<Option<String>>,
 }
 
 impl State {
@@ -243,6 +253,7 @@ impl State {
             answers: Mutex::new(HashMap::new()),
             sentiment: Mutex::new(None),
             response_headers: Mutex::new(Vec::new()),
+            inventing: Mutex::new(None),
         }
     }
 
@@ -763,6 +774,11 @@ fn normal_content(state: &State, request: &Value) -> String {
                 Value::Object(Map::new())
             };
             mention_the_subject(&mut value, request);
+            if let Some(marker) = lock(&state.inventing).as_deref()
+                && prompt_text(request).contains(marker)
+            {
+                invent_a_claim(&mut value);
+            }
             value.to_string()
         }
         "json_object" => {
@@ -791,6 +807,16 @@ fn mention_the_subject(value: &mut Value, request: &Value) {
         overview.push_str(&format!(
             " The news concerns {subject} and what comes next for the wider market."
         ));
+    }
+}
+
+/// The figures [`FakeLlm::invent_claims_when`] adds to an overview.
+pub const INVENTED_CLAIM: &str = "Analysts expect a 37 percent rise by 2031.";
+
+fn invent_a_claim(value: &mut Value) {
+    if let Some(Value::String(overview)) = value.get_mut("overview") {
+        overview.push(' ');
+        overview.push_str(INVENTED_CLAIM);
     }
 }
 

@@ -409,6 +409,30 @@ pub fn example_sources() -> HashMap<String, serde_json::Value> {
         .collect()
 }
 
+/// Copies the shipped prompt set `prompts/<version>/` (e.g. `v1`) to `to`, for tests that
+/// build prompt folders of their own.
+pub fn copy_prompt_set(version: &str, to: &Path) {
+    std::fs::create_dir_all(to).unwrap();
+    for entry in std::fs::read_dir(repo().join("prompts").join(version)).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+    }
+}
+
+/// Every file under `dir` with its bytes, sorted by path: to show that nothing changed there.
+pub fn snapshot(dir: &Path) -> Vec<(PathBuf, Vec<u8>)> {
+    let mut files = Vec::new();
+    walk(dir, &mut files);
+    files.sort();
+    files
+        .into_iter()
+        .map(|p| {
+            let bytes = std::fs::read(&p).unwrap();
+            (p, bytes)
+        })
+        .collect()
+}
+
 /// Asserts an article file keeps the contract (and matches its source headline).
 pub fn assert_keeps_contract(path: &Path, source: Option<&serde_json::Value>) {
     let text = std::fs::read_to_string(path).unwrap();
