@@ -276,9 +276,9 @@ impl Comparison {
                 if s.from_archive { "archive" } else { "run" }
             )
         };
-        let _ = writeln!(out, "{:<34}{:>16}{:>16}", "", head(b), head(c));
+        let _ = writeln!(out, "{:<44}{:>16}{:>16}", "", head(b), head(c));
         let mut row = |name: &str, bv: String, cv: String| {
-            let _ = writeln!(out, "{name:<34}{bv:>16}{cv:>16}");
+            let _ = writeln!(out, "{name:<44}{bv:>16}{cv:>16}");
         };
         row("articles", b.articles.to_string(), c.articles.to_string());
         row(
@@ -300,7 +300,7 @@ impl Comparison {
             b.draft_kinds.keys().chain(c.draft_kinds.keys()).collect();
         for kind in kinds {
             row(
-                &format!("  draft: {}", shorten(kind, 24)),
+                &format!("  draft: {}", shorten(kind, 34)),
                 b.draft_kinds.get(kind).copied().unwrap_or(0).to_string(),
                 c.draft_kinds.get(kind).copied().unwrap_or(0).to_string(),
             );
