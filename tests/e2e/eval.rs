@@ -1,8 +1,9 @@
 //! `rewriter eval`: a candidate prompt set that makes the (fake) model invent figures shows a
 //! higher draft rate and more unsupported claims than the archive's v1, names the articles that
 //! got worse, exits 1 under a threshold and 0 without, resumes from its scratch folder, and
-//! writes nothing into `articles/` or `versions/`; the same seed draws the same sample; bad
-//! requests get one clear line, exit 2 or 3, and write nothing.
+//! writes nothing into `articles/` or `versions/`; a re-run baseline is measured like the
+//! candidate; failed articles come with their dead-letter reasons; the same seed draws the
+//! same sample; bad requests get one clear line, exit 2 or 3, and write nothing.
 //!
 //! Not here yet: the real-model run (v2 against v1 with llama.cpp), left for when the local
 //! model server is free; `real_llm.rs` shows how such a test sets it up.
@@ -336,4 +337,106 @@ async fn bad_requests_get_one_clear_line_exit_2_or_3_and_write_nothing() {
         "the empty archive stays empty"
     );
     assert!(std::fs::read_dir(empty.out()).unwrap().next().is_none());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_rerun_baseline_is_measured_like_the_candidate_and_still_publishes_nothing() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    let _prompts = archive(&mut env);
+    let before = archive_files(&env);
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("run").display().to_string();
+
+    // Act
+    let output = env.run(
+        &[
+            "eval",
+            "--candidate",
+            "2",
+            "--baseline",
+            "1",
+            "--rerun-baseline",
+            "--id",
+            "ev-00",
+            "ev-01",
+            "ev-02",
+            "--yes",
+            "--json",
+            "--out",
+            &out,
+        ],
+        "",
+    );
+
+    // Assert
+    assert_exit(&output, 0);
+    let r = report(&output);
+    let (base, cand) = (&r["baseline"], &r["candidate"]);
+    assert_eq!(base["source"], "run", "{r}");
+    assert_eq!(r["sample"], json!(["ev-00", "ev-01", "ev-02"]));
+    assert!(base["reasksPerArticle"].is_number(), "{r}");
+    assert!(
+        base["llmMsP50"].is_u64() && cand["llmMsP50"].is_u64(),
+        "{r}"
+    );
+    assert_eq!(base["unsupportedClaimsPerArticle"], 0.0, "{r}");
+    assert_eq!(cand["drafted"], 3, "{r}");
+    assert_eq!(base["drafted"], 1, "only the German one: {r}");
+    for version in ["v1", "v2"] {
+        assert!(
+            Path::new(&out)
+                .join(format!("versions/ev-00/{version}.md"))
+                .exists()
+        );
+        assert!(
+            Path::new(&out)
+                .join(format!("results/ev-00/{version}.json"))
+                .exists()
+        );
+    }
+    assert_eq!(archive_files(&env), before, "the archive is only read");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_candidate_articles_are_reported_with_their_reasons_and_fail_the_gate() {
+    // Arrange: every overview the candidate gets is too short to use, even when asked again
+    let mut env = TestEnv::new().await;
+    let _prompts = archive(&mut env);
+    env.llm
+        .set_answer("overview", json!({"overview": "Too short."}));
+    let scratch = tempfile::tempdir().unwrap();
+    let out = scratch.path().join("run").display().to_string();
+
+    // Act
+    let output = env.run(
+        &[
+            "eval",
+            "--candidate",
+            "2",
+            "--id",
+            "ev-00",
+            "ev-01",
+            "--yes",
+            "--json",
+            "--out",
+            &out,
+            "--max-failures",
+            "0",
+        ],
+        "",
+    );
+
+    // Assert
+    assert_exit(&output, 1);
+    let r = report(&output);
+    let cand = &r["candidate"];
+    assert_eq!(cand["failed"], 2, "{r}");
+    assert_eq!(cand["failures"][0]["id"], "ev-00", "{r}");
+    let reason = cand["failures"][0]["reason"].as_str().unwrap();
+    assert!(reason.contains("no usable answer"), "{reason}");
+    let worse = r["worse"][0]["reasons"][0].as_str().unwrap();
+    assert!(worse.starts_with("failed: call overview"), "{worse}");
+    assert!(stderr(&output).contains("2 article(s) failed with v2"));
+    assert!(!Path::new(&out).join("versions/ev-00/v2.md").exists());
 }
