@@ -36,7 +36,7 @@ use crate::job::{ExternalId, Headline, Job, PromptVersion};
 use crate::pipeline::{Disposition, JobError, Outcome, Pipeline};
 use crate::prompts::{PromptError, PromptLibrary};
 use crate::reprocess::{Criteria, gather, select};
-use crate::store::{ContentStore, StoreError};
+use crate::store::{ContentStore, PLAN_FILE, StoreError};
 
 use report::{ArticleResult, Status};
 
@@ -317,13 +317,14 @@ pub struct Estimate {
     pub max_cost_usd: Option<f64>,
 }
 
-/// Renders every call of each version the plan runs, for every sampled headline.
-/// `model` overrides the sets' own model, as `REWRITER_MODEL` does.
+/// Renders every call of each version the plan runs, for every sampled headline but those
+/// `judged` already. `model` overrides the sets' own model, as `REWRITER_MODEL` does.
 pub fn estimate(
     plan: &Plan,
     library: &PromptLibrary,
     model: Option<&str>,
     prices: &PriceTable,
+    judged: &[ExternalId],
 ) -> Result<Estimate, EvalError> {
     let mut est = Estimate {
         requests: 0,
@@ -334,7 +335,11 @@ pub fn estimate(
     for version in plan.versions_run() {
         let set = library.get(version)?;
         let price = prices.get(model.unwrap_or(&set.model));
-        for headline in &plan.headlines {
+        for headline in plan
+            .headlines
+            .iter()
+            .filter(|h| !judged.contains(&h.external_id))
+        {
             // A headline the set cannot render fails at once in the run, asking nothing.
             let Ok(calls) = set.render(headline) else {
                 continue;
@@ -367,9 +372,46 @@ pub struct Results {
     pub resumed: usize,
 }
 
+/// The articles an earlier run of the same evaluation judged already in the scratch folder
+/// `dir`, which will not be asked again; none when `dir` holds no evaluation (it is then left
+/// as it is). A folder holding another evaluation is refused.
+pub async fn judged_before(dir: &Path, plan: &Plan) -> Result<Vec<ExternalId>, EvalError> {
+    if !dir.join(PLAN_FILE).is_file() {
+        return Ok(Vec::new());
+    }
+    let scratch = ContentStore::open(dir).await?;
+    same_evaluation(&scratch, plan).await?;
+    let mut judged = Vec::new();
+    for headline in &plan.headlines {
+        let mut done = true;
+        for version in plan.versions_run() {
+            done &= scratch
+                .read_result(&headline.external_id, version)
+                .await?
+                .is_some();
+        }
+        if done {
+            judged.push(headline.external_id.clone());
+        }
+    }
+    Ok(judged)
+}
+
 /// Checks the scratch folder against the plan: a new folder gets its `eval.json`; one that
 /// holds the same evaluation is resumed; one that holds another is refused.
 pub async fn prepare_scratch(scratch: &ContentStore, plan: &Plan) -> Result<(), EvalError> {
+    if same_evaluation(scratch, plan).await? {
+        return Ok(());
+    }
+    scratch
+        .save_plan(plan.record().to_string().into_bytes())
+        .await
+        .map_err(EvalError::from)
+}
+
+/// Whether the scratch folder holds this evaluation already (`false`: none); another is an
+/// error.
+async fn same_evaluation(scratch: &ContentStore, plan: &Plan) -> Result<bool, EvalError> {
     let record = plan.record();
     if let Some(bytes) = scratch.read_plan().await? {
         let earlier: Value = serde_json::from_slice(&bytes).map_err(|e| EvalError::BadResult {
@@ -386,12 +428,9 @@ pub async fn prepare_scratch(scratch: &ContentStore, plan: &Plan) -> Result<(), 
                 differs: differs.join(", "),
             });
         }
-        return Ok(());
+        return Ok(true);
     }
-    scratch
-        .save_plan(record.to_string().into_bytes())
-        .await
-        .map_err(EvalError::from)
+    Ok(false)
 }
 
 /// Judges every sampled article with both versions, `concurrency` articles at once, through

@@ -31,6 +31,9 @@ use commit::{Committer, Files};
 
 const TMP_SUFFIX: &str = ".tmp";
 
+/// The file naming an evaluation's parameters in its scratch folder ([`ContentStore::plan_path`]).
+pub const PLAN_FILE: &str = "eval.json";
+
 /// A storage failure. All are worth retrying later: a full or read-only disk can be fixed.
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
@@ -323,7 +326,7 @@ impl ContentStore {
 
     /// `eval.json`: the parameters of the evaluation whose scratch folder this is.
     pub fn plan_path(&self) -> PathBuf {
-        self.root.join("eval.json")
+        self.root.join(PLAN_FILE)
     }
 
     /// Writes an evaluation's result for one article version, whole and durably.

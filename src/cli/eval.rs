@@ -99,8 +99,19 @@ async fn try_run(settings: &Settings, args: EvalArgs) -> Result<ExitCode, Failur
     for (id, reason) in &plan.left_out {
         eprintln!("{id}: left out: {reason}");
     }
+    // A default scratch folder is new; one named with --out may hold this evaluation begun.
+    let judged = match &args.out {
+        Some(dir) => eval::judged_before(dir, &plan).await?,
+        None => Vec::new(),
+    };
     let prices = &settings.llm.prices;
-    let estimate = eval::estimate(&plan, &library, settings.llm.model.as_deref(), prices)?;
+    let estimate = eval::estimate(
+        &plan,
+        &library,
+        settings.llm.model.as_deref(),
+        prices,
+        &judged,
+    )?;
     let runs = plan
         .versions_run()
         .iter()
@@ -120,6 +131,12 @@ async fn try_run(settings: &Settings, args: EvalArgs) -> Result<ExitCode, Failur
         plan.selected,
         plan.seed
     );
+    if !judged.is_empty() {
+        eprintln!(
+            "{} article(s) were judged by an earlier run into the same --out; not asked again",
+            judged.len()
+        );
+    }
     eprintln!(
         "estimate for {runs}: {} LLM request(s), about {} prompt tokens and at most {} completion tokens before re-asks; {}",
         estimate.requests,
@@ -152,13 +169,6 @@ async fn try_run(settings: &Settings, args: EvalArgs) -> Result<ExitCode, Failur
     .await;
     progress.finish();
     let results = results?;
-    if results.resumed > 0 {
-        eprintln!(
-            "{} article(s) were judged by an earlier run into {} and not asked again",
-            results.resumed,
-            scratch_dir.display()
-        );
-    }
     let comparison = Comparison::of(
         plan.baseline.get(),
         plan.candidate.get(),
@@ -171,6 +181,7 @@ async fn try_run(settings: &Settings, args: EvalArgs) -> Result<ExitCode, Failur
         let mut out = comparison.to_json(&diff);
         out["seed"] = plan.seed.into();
         out["sample"] = plan.record()["ids"].take();
+        out["resumed"] = results.resumed.into();
         out["scratch"] = scratch_dir.display().to_string().into();
         out["gate"] = serde_json::json!({"passed": crossed.is_empty(), "crossed": crossed});
         println!("{out}");

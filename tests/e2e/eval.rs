@@ -140,6 +140,18 @@ async fn a_candidate_that_invents_figures_is_reported_worse_and_fails_the_gate()
         &["eval", "--candidate", "2", "--yes", "--out", &scratch],
         "",
     );
+    let other = env.run(
+        &[
+            "eval",
+            "--candidate",
+            "2",
+            "--rerun-baseline",
+            "--yes",
+            "--out",
+            &scratch,
+        ],
+        "",
+    );
 
     // Assert: exit 0 without a threshold, and the candidate is worse
     assert_exit(&first, 0);
@@ -195,7 +207,17 @@ async fn a_candidate_that_invents_figures_is_reported_worse_and_fails_the_gate()
         requests_first,
         "nothing was asked again"
     );
+    let resumed = stderr(&gated);
+    assert!(
+        resumed.contains("12 article(s) were judged by an earlier run"),
+        "{resumed}"
+    );
+    assert!(
+        resumed.contains("estimate for v2: 0 LLM request(s)"),
+        "{resumed}"
+    );
     let g = report(&gated);
+    assert_eq!(g["resumed"], 12);
     assert_eq!(g["gate"]["passed"], false);
     assert_eq!(g["candidate"], r["candidate"], "the same figures");
     assert!(
@@ -213,6 +235,13 @@ async fn a_candidate_that_invents_figures_is_reported_worse_and_fails_the_gate()
     );
     assert!(text.contains("worse with v2: 12"), "{text}");
     assert!(text.contains("gate: passed"), "{text}");
+    // … and the folder is not taken for another evaluation
+    assert_exit(&other, 2);
+    assert!(
+        stderr(&other).contains("holds an evaluation with other settings (rerunBaseline)"),
+        "{}",
+        stderr(&other)
+    );
     // … whose diff command works
     let mut diff_env = env.vars.clone();
     diff_env.insert("REWRITER_OUT".into(), scratch.clone());
