@@ -139,8 +139,8 @@ pub enum Command {
     /// publishing nothing: drafts, failures, unsupported claims, re-asks, tokens, cost, time.
     ///
     /// The baseline (default: the version before the candidate) is read from the archive's
-    /// versions/<id>/v<M>.md, or written again with --rerun-baseline. The candidate runs through
-    /// the worker's pipeline into a scratch folder (--out, default $REWRITER_OUT/evals/<time>/);
+    /// versions/ID/vM.md, or written again with --rerun-baseline. The candidate runs through
+    /// the worker's pipeline into a scratch folder (--out, default $REWRITER_OUT/evals/TIME/);
     /// a rerun with the same --out skips the articles done. The sample is seeded and stratified
     /// by source and language; --id, --since and --source select as for reprocess. The
     /// estimated tokens and cost are printed first; on a terminal it asks before starting,
@@ -152,10 +152,10 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// The prompt version to judge (e.g. 3 or v3).
-    #[arg(long, value_parser = parse_version)]
+    #[arg(long, value_name = "N", value_parser = parse_version)]
     pub candidate: PromptVersion,
     /// The version to compare with [default: the newest prompt version below the candidate].
-    #[arg(long, value_parser = parse_version)]
+    #[arg(long, value_name = "M", value_parser = parse_version)]
     pub baseline: Option<PromptVersion>,
     /// Write the baseline again with the LLM instead of reading the archive's stored version.
     #[arg(long)]
@@ -179,7 +179,7 @@ pub struct EvalArgs {
     /// Print one JSON object instead of the table.
     #[arg(long)]
     pub json: bool,
-    /// The scratch folder [default: $REWRITER_OUT/evals/<UTC time>/]; an existing one of the
+    /// The scratch folder [default: $REWRITER_OUT/evals/TIME/, TIME in UTC]; an existing one of the
     /// same evaluation is resumed.
     #[arg(long, value_name = "DIR")]
     pub out: Option<PathBuf>,
