@@ -11,6 +11,7 @@ mod dead;
 mod diff;
 mod enqueue;
 mod health;
+mod ingest;
 mod input;
 mod progress;
 mod promote;
@@ -42,6 +43,7 @@ pub const COMMANDS: &[&str] = &[
     "audit",
     "cost",
     "health",
+    "ingest",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -61,6 +63,7 @@ Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to
                             0.0.0.0:9100 (rewriter health asks it) [default: off]
   REWRITER_SHUTDOWN_GRACE_SECS  time jobs in flight get after SIGTERM [default: 30]
   REWRITER_LOG_FORMAT       pretty or json [default: pretty]
+  REWRITER_FEEDS            the feeds file rewriter ingest polls [default: ./feeds.toml]
   REWRITER_FAITHFULNESS     figures, dates, tickers or names the headline lacks: flag (draft),
                             retry (ask again, then draft) or off [default: retry]
   RUST_LOG                  log filter [default: info]
@@ -133,6 +136,23 @@ pub enum Command {
     /// of that family). Exits 0 on HTTP 200, 1 on any other answer or none within 3 s (the
     /// reason on standard error), 2 when no address is configured. Needs no curl in the image.
     Health(HealthArgs),
+    /// Poll the RSS, Atom and JSON feeds in REWRITER_FEEDS and enqueue each new item once.
+    ///
+    /// Prints per feed: fetched / not modified, new, already seen, rejected items with their
+    /// reasons, or why the feed failed; exits 1 if any feed failed. What was enqueued is
+    /// remembered under REWRITER_OUT/ingest/, shared by every ingester of that archive.
+    Ingest(IngestArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Keep polling each feed on its interval until SIGINT/SIGTERM (serves
+    /// REWRITER_METRICS_ADDR like the worker).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+    /// List what would be enqueued; publish nothing, remember nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -324,6 +344,8 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
     let result = match cli.command {
         // Its own exit codes: 2 also when no address is configured.
         Command::Health(args) => return health::run(&settings, args).await,
+        // Its own exit codes: 2 also for a mistake in the feeds file.
+        Command::Ingest(args) => return ingest::run(settings, args).await,
         Command::Worker(args) => worker::run(settings, args).await,
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,

@@ -7,7 +7,8 @@
 //! renders a prompt set for it, [`llm`] gets checked answers, [`article`] builds the Markdown,
 //! [`store`] writes it atomically. [`pipeline`] is that sequence for one job; [`queue`] and
 //! [`worker`] run it off RabbitMQ; [`reprocess`] chooses stored articles to write again with
-//! a newer prompt version; [`cli`] is the command line; [`config`] and [`telemetry`]
+//! a newer prompt version; [`ingest`] polls RSS, Atom and JSON feeds into jobs, once each;
+//! [`cli`] is the command line; [`config`] and [`telemetry`]
 //! are read once at start. Beside the flow: [`cost`] prices tokens, [`metrics`] counts what
 //! the worker does and [`health`] serves it (`/metrics`, `/healthz`, `/readyz`).
 
@@ -19,6 +20,7 @@ pub mod health;
 pub mod metrics;
 
 pub mod article;
+pub mod ingest;
 pub mod job;
 pub mod llm;
 pub mod pipeline;

@@ -1,0 +1,478 @@
+//! Feeds in: polling RSS, Atom and JSON Feed, turning each new item into a job once, and
+//! remembering what was sent beside the archive.
+//!
+//! One poll of one feed, under that feed's lock (`store::feeds`), so that ingesters sharing an
+//! archive never both enqueue an item:
+//!
+//! ```text
+//! lock ingest/<key>.lock ─▶ read ingest/<key>.json ─▶ conditional GET ─┬─ 304 ─▶ done
+//!                                                                     └─ 200 ─▶ feed-rs parse
+//!   ─▶ per item: externalId (guid, else clean link) ─▶ seen? ─▶ headline (job validates)
+//!   ─▶ publish, wait for the confirm ─▶ mark seen ─▶ … ─▶ validators kept if all confirmed
+//!   ─▶ write ingest/<key>.json (whole) ─▶ unlock
+//! ```
+//!
+//! A crash between a confirm and the state write loses nothing: the item is enqueued again by
+//! the next poll, and the worker finds its article already written. [`Ingester::watch`] polls
+//! each feed on its interval, backing off a failing feed, until told to stop. Children:
+//! [`feeds`] (the feeds file), [`fetch`] (HTTP), [`item`] (item → headline), [`state`] (what a
+//! feed remembers).
+
+pub mod feeds;
+pub mod fetch;
+pub mod item;
+pub mod state;
+
+use std::collections::HashSet;
+use std::fmt;
+use std::path::Path;
+use std::time::Duration;
+
+use chrono::Utc;
+use secrecy::SecretString;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::safe_url;
+use crate::ingest::feeds::Feed;
+use crate::ingest::fetch::{FetchError, Fetched, Fetcher};
+use crate::ingest::item::Identity;
+use crate::ingest::state::FeedState;
+use crate::job::{ExternalId, Job};
+use crate::metrics::{FeedItems, FeedPoll, Metrics};
+use crate::queue::{Broker, Publisher, QueueError};
+use crate::store::StoreError;
+use crate::store::feeds::FeedFiles;
+
+/// The longest a failing feed waits between attempts under `--watch`.
+pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// How long `--watch` waits before trying an unreachable broker again.
+pub const BROKER_RETRY: Duration = Duration::from_secs(5);
+
+/// Ingesting could not start.
+#[derive(Debug, thiserror::Error)]
+pub enum IngestError {
+    #[error("cannot read the feeds file {path} (REWRITER_FEEDS): {source}")]
+    ReadFeeds {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Feeds(#[from] feeds::FeedsFileError),
+    #[error(transparent)]
+    Fetch(#[from] FetchError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Queue(#[from] QueueError),
+}
+
+/// Where a poll's new items go.
+#[derive(Clone, Copy)]
+pub enum Target<'a> {
+    /// Published to `queue`, each confirmed, and remembered.
+    Publish {
+        publisher: &'a Publisher,
+        queue: &'a str,
+    },
+    /// Listed only: nothing published, nothing remembered.
+    DryRun,
+}
+
+/// What a poll got from the server.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Fetch {
+    Fetched { items: usize },
+    NotModified,
+    Failed(String),
+}
+
+/// A new item: enqueued, or listed by a dry run.
+#[derive(Debug, Clone)]
+pub struct NewItem {
+    pub id: ExternalId,
+    pub title: String,
+    /// The feed gave no date: `publishedAt` is the time the item was first seen.
+    pub undated: bool,
+}
+
+/// What one poll of one feed did.
+#[derive(Debug, Clone)]
+pub struct FeedReport {
+    pub key: ExternalId,
+    /// The feed's URL with any password hidden.
+    pub url: String,
+    pub fetch: Fetch,
+    pub new: Vec<NewItem>,
+    pub already_seen: usize,
+    /// `item N (…): reason`, one per item that is not a valid headline.
+    pub rejected: Vec<String>,
+    /// Why the poll stopped after fetching (a publish or the state write failed).
+    pub failure: Option<String>,
+    /// A publish failed: the broker connection is to be opened again.
+    pub broker_lost: bool,
+    pub dry_run: bool,
+}
+
+impl FeedReport {
+    fn new(feed: &Feed, dry_run: bool) -> Self {
+        Self {
+            key: feed.key.clone(),
+            url: safe_url(feed.url.as_str()),
+            fetch: Fetch::NotModified,
+            new: Vec::new(),
+            already_seen: 0,
+            rejected: Vec::new(),
+            failure: None,
+            broker_lost: false,
+            dry_run,
+        }
+    }
+
+    /// The feed failed: not fetched, not parsed, or its items not all enqueued and remembered.
+    pub fn failed(&self) -> bool {
+        matches!(self.fetch, Fetch::Failed(_)) || self.failure.is_some()
+    }
+}
+
+impl fmt::Display for FeedReport {
+    /// `key url: fetched: N items: a new, b already seen, c rejected`, then an indented line
+    /// per new and per rejected item, then the failure if any.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}: ", self.key, self.url)?;
+        match &self.fetch {
+            Fetch::NotModified => write!(f, "not modified")?,
+            Fetch::Failed(reason) => write!(f, "failed: {reason}")?,
+            Fetch::Fetched { items } => write!(
+                f,
+                "fetched: {items} item(s): {} new, {} already seen, {} rejected",
+                self.new.len(),
+                self.already_seen,
+                self.rejected.len()
+            )?,
+        }
+        let verb = if self.dry_run { "would enqueue" } else { "new" };
+        for item in &self.new {
+            write!(f, "\n  {verb} {}: {}", item.id, item.title)?;
+            if item.undated {
+                write!(
+                    f,
+                    " (no date in the feed: publishedAt is the time first seen)"
+                )?;
+            }
+        }
+        for rejected in &self.rejected {
+            write!(f, "\n  rejected {rejected}")?;
+        }
+        if let Some(failure) = &self.failure {
+            write!(f, "\n  failed: {failure}")?;
+        }
+        Ok(())
+    }
+}
+
+/// The feeds of one feeds file and what polling them needs.
+pub struct Ingester {
+    feeds: Vec<Feed>,
+    fetcher: Fetcher,
+    files: FeedFiles,
+}
+
+impl Ingester {
+    /// Reads and checks the feeds file and opens the state folder under `out_dir`. Nothing is
+    /// fetched when the file has a mistake.
+    pub async fn load(feeds_file: &Path, out_dir: &Path) -> Result<Self, IngestError> {
+        let text =
+            std::fs::read_to_string(feeds_file).map_err(|source| IngestError::ReadFeeds {
+                path: feeds_file.display().to_string(),
+                source,
+            })?;
+        let feeds = feeds::parse(&feeds_file.display().to_string(), &text)?;
+        Ok(Self {
+            feeds,
+            fetcher: Fetcher::new()?,
+            files: FeedFiles::open(out_dir).await?,
+        })
+    }
+
+    /// The feeds that are enabled, in file order.
+    pub fn feeds(&self) -> impl Iterator<Item = &Feed> {
+        self.feeds.iter().filter(|f| f.enabled)
+    }
+
+    /// Polls every enabled feed once, in file order.
+    pub async fn poll_all(&self, target: Target<'_>) -> Vec<FeedReport> {
+        let mut reports = Vec::new();
+        for feed in self.feeds() {
+            reports.push(self.poll(feed, target).await);
+        }
+        reports
+    }
+
+    /// Polls one feed: see the module doc for the steps.
+    pub async fn poll(&self, feed: &Feed, target: Target<'_>) -> FeedReport {
+        let dry_run = matches!(target, Target::DryRun);
+        let mut report = FeedReport::new(feed, dry_run);
+        // A dry run writes nothing, so it needs no lock: state files are replaced whole.
+        let _lock = if dry_run {
+            None
+        } else {
+            match self.files.lock(&feed.key).await {
+                Ok(lock) => Some(lock),
+                Err(e) => {
+                    report.fetch = Fetch::Failed(e.to_string());
+                    return report;
+                }
+            }
+        };
+        let mut state = match self.files.read(&feed.key).await {
+            Ok(bytes) => match FeedState::from_bytes(bytes.as_deref()) {
+                Ok(state) => state,
+                Err(e) => {
+                    report.fetch = Fetch::Failed(format!(
+                        "{e} ({})",
+                        self.files.state_path(&feed.key).display()
+                    ));
+                    return report;
+                }
+            },
+            Err(e) => {
+                report.fetch = Fetch::Failed(e.to_string());
+                return report;
+            }
+        };
+        let (etag, last_modified) = state.validators_for(feed.url.as_str());
+        let (bytes, etag, last_modified) =
+            match self.fetcher.fetch(&feed.url, etag, last_modified).await {
+                Ok(Fetched::NotModified) => return report,
+                Ok(Fetched::Body {
+                    bytes,
+                    etag,
+                    last_modified,
+                }) => (bytes, etag, last_modified),
+                Err(e) => {
+                    report.fetch = Fetch::Failed(e.to_string());
+                    return report;
+                }
+            };
+        let parsed = match parse_feed(&bytes, feed.url.as_str()) {
+            Ok(parsed) => parsed,
+            Err(reason) => {
+                report.fetch = Fetch::Failed(reason);
+                return report;
+            }
+        };
+        report.fetch = Fetch::Fetched {
+            items: parsed.entries.len(),
+        };
+        let now = Utc::now();
+        let mut in_feed = HashSet::new();
+        let mut complete = true;
+        for (n, entry) in parsed.entries.iter().enumerate() {
+            let Some(identity) = Identity::of(entry) else {
+                report.rejected.push(format!(
+                    "item {}: it has neither a guid nor a link, nothing to know it by",
+                    n + 1
+                ));
+                continue;
+            };
+            let id = identity.external_id(&feed.key);
+            in_feed.insert(id.to_string());
+            if state.has_seen(id.as_ref()) {
+                report.already_seen += 1;
+                continue;
+            }
+            let (headline, undated) = match item::headline(feed, entry, &id, now) {
+                Ok(ok) => ok,
+                Err(reason) => {
+                    report.rejected.push(format!(
+                        "item {} ({}): {reason}",
+                        n + 1,
+                        describe(&identity)
+                    ));
+                    continue;
+                }
+            };
+            let title = headline.title.clone();
+            if let Target::Publish { publisher, queue } = target {
+                let job = Job::new(headline, None, false);
+                if let Err(e) = publisher
+                    .publish(queue, &job.to_json(), Default::default())
+                    .await
+                {
+                    report.failure = Some(format!("enqueueing {id}: {e}"));
+                    report.broker_lost = true;
+                    complete = false;
+                    break;
+                }
+                state.mark_seen(id.as_ref(), Utc::now());
+            }
+            report.new.push(NewItem { id, title, undated });
+        }
+        if dry_run {
+            return report;
+        }
+        if complete {
+            state.completed(feed.url.as_str(), etag, last_modified, &in_feed, now);
+        }
+        if let Err(e) = self.files.write(&feed.key, state.to_bytes()).await {
+            let previous = report.failure.take();
+            report.failure = Some(match previous {
+                Some(p) => format!("{p}; and remembering what was enqueued: {e}"),
+                None => format!("remembering what was enqueued: {e}"),
+            });
+        }
+        report
+    }
+
+    /// Polls each enabled feed on its interval until `stop` is cancelled; a poll in progress
+    /// finishes first. A failing feed waits its interval doubled per failure in a row (up to
+    /// [`MAX_BACKOFF`]); the others go on. The broker is connected at the first poll and again
+    /// after a publish failed; `metrics` says whether it is connected and counts polls and
+    /// items. Each report goes to `report`.
+    pub async fn watch(
+        &self,
+        amqp_url: &SecretString,
+        queue: &str,
+        metrics: &Metrics,
+        stop: CancellationToken,
+        mut report: impl FnMut(&FeedReport),
+    ) {
+        let feeds: Vec<&Feed> = self.feeds().collect();
+        let start = Instant::now();
+        let mut schedule: Vec<(Instant, u32)> = feeds.iter().map(|_| (start, 0)).collect();
+        let mut link: Option<(Broker, Publisher)> = None;
+        while let Some((index, due)) = schedule
+            .iter()
+            .enumerate()
+            .min_by_key(|(_, (due, _))| *due)
+            .map(|(i, (due, _))| (i, *due))
+        {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                () = tokio::time::sleep_until(due) => {}
+            }
+            let publisher = match &link {
+                Some((_, publisher)) => publisher,
+                None => match connect(amqp_url, queue).await {
+                    Ok(opened) => {
+                        metrics.set_broker_connected(true);
+                        &link.insert(opened).1
+                    }
+                    Err(e) => {
+                        metrics.set_broker_connected(false);
+                        tracing::warn!(error.message = %e, "cannot reach the broker; trying again");
+                        schedule[index].0 = Instant::now() + BROKER_RETRY;
+                        continue;
+                    }
+                },
+            };
+            let feed = feeds[index];
+            let polled = self.poll(feed, Target::Publish { publisher, queue }).await;
+            count(metrics, &polled);
+            report(&polled);
+            let failures = if polled.failed() {
+                schedule[index].1.saturating_add(1)
+            } else {
+                0
+            };
+            schedule[index] = (
+                Instant::now() + next_delay(feed.interval, failures),
+                failures,
+            );
+            if polled.broker_lost {
+                metrics.set_broker_connected(false);
+                if let Some((broker, publisher)) = link.take() {
+                    publisher.close().await;
+                    broker.close().await;
+                }
+            }
+        }
+        if let Some((broker, publisher)) = link.take() {
+            publisher.close().await;
+            broker.close().await;
+        }
+        metrics.set_broker_connected(false);
+    }
+}
+
+async fn connect(amqp_url: &SecretString, queue: &str) -> Result<(Broker, Publisher), QueueError> {
+    let broker = Broker::connect_as(amqp_url, "rewriter ingest").await?;
+    match Publisher::open(&broker, queue).await {
+        Ok(publisher) => Ok((broker, publisher)),
+        Err(e) => {
+            broker.close().await;
+            Err(e)
+        }
+    }
+}
+
+/// Adds one poll to the metrics.
+pub fn count(metrics: &Metrics, report: &FeedReport) {
+    metrics.feeds.polled(match report.fetch {
+        Fetch::Fetched { .. } if report.failure.is_none() => FeedPoll::Fetched,
+        Fetch::NotModified => FeedPoll::NotModified,
+        _ => FeedPoll::Failed,
+    });
+    if !report.dry_run {
+        metrics
+            .feeds
+            .add_items(FeedItems::Enqueued, report.new.len() as u64);
+    }
+    metrics
+        .feeds
+        .add_items(FeedItems::AlreadySeen, report.already_seen as u64);
+    metrics
+        .feeds
+        .add_items(FeedItems::Rejected, report.rejected.len() as u64);
+}
+
+/// The wait before the next poll: the interval, doubled per failure in a row, at most
+/// [`MAX_BACKOFF`] (or the interval, if longer), with up to a tenth more at random so that
+/// feeds that failed together do not retry together.
+pub fn next_delay(interval: Duration, failures: u32) -> Duration {
+    if failures == 0 {
+        return interval;
+    }
+    let doubled = interval.saturating_mul(1u32 << failures.min(16));
+    let capped = doubled.min(MAX_BACKOFF.max(interval));
+    capped + capped.mul_f64(fastrand::f64() / 10.0)
+}
+
+/// Parses a feed body with feed-rs: raw bytes (the prolog's encoding is honoured), no invented
+/// ids (an item without a guid is known by its link), no sanitising (we reduce HTML to text).
+fn parse_feed(bytes: &[u8], url: &str) -> Result<feed_rs::model::Feed, String> {
+    feed_rs::parser::Builder::new()
+        .base_uri(Some(url))
+        .id_generator(|_, _, _| String::new())
+        .sanitize_content(false)
+        .build()
+        .parse(bytes)
+        .map_err(|e| format!("not a feed: {e}"))
+}
+
+/// How a rejected item is named: its guid or link, printable and short.
+fn describe(identity: &Identity) -> String {
+    let (kind, text) = match identity {
+        Identity::Guid(g) => ("guid", g),
+        Identity::Link(l) => ("link", l),
+    };
+    format!("{kind} {:?}", item::cut(&item::html_to_text(text), 80))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_failing_feed_backs_off_doubling_up_to_the_cap() {
+        let five = Duration::from_secs(300);
+        assert_eq!(next_delay(five, 0), five);
+        let once = next_delay(five, 1);
+        assert!(once >= 2 * five && once <= 2 * five + five / 5, "{once:?}");
+        let many = next_delay(five, 40);
+        assert!(many >= MAX_BACKOFF && many <= MAX_BACKOFF + MAX_BACKOFF / 10);
+        let daily = Duration::from_secs(86_400);
+        assert!(next_delay(daily, 3) >= daily);
+    }
+}
