@@ -16,6 +16,8 @@ mod deployment;
 mod enqueue;
 /// Faults: dead letters and their requeue, SIGKILL mid-batch, broker-side disconnects.
 mod faults;
+/// `rewriter ingest`: feeds from a local HTTP server into jobs, each item once.
+mod ingest;
 /// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.
 mod llm;
 /// `/metrics`, `/healthz`, `/readyz`; token cost; rate-limit pacing and provider headers.
