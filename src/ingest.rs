@@ -242,20 +242,21 @@ impl Ingester {
             }
         };
         let (etag, last_modified) = state.validators_for(feed.url.as_str());
-        let (bytes, etag, last_modified) =
+        let (bytes, charset, etag, last_modified) =
             match self.fetcher.fetch(&feed.url, etag, last_modified).await {
                 Ok(Fetched::NotModified) => return report,
                 Ok(Fetched::Body {
                     bytes,
+                    charset,
                     etag,
                     last_modified,
-                }) => (bytes, etag, last_modified),
+                }) => (bytes, charset, etag, last_modified),
                 Err(e) => {
                     report.fetch = Fetch::Failed(e.to_string());
                     return report;
                 }
             };
-        let parsed = match parse_feed(&bytes, feed.url.as_str()) {
+        let parsed = match parse_feed(&bytes, feed.url.as_str(), charset.as_deref()) {
             Ok(parsed) => parsed,
             Err(reason) => {
                 report.fetch = Fetch::Failed(reason);
@@ -370,6 +371,17 @@ impl Ingester {
             let feed = feeds[index];
             let polled = self.poll(feed, Target::Publish { publisher, queue }).await;
             count(metrics, &polled);
+            if polled.failed() {
+                // Decided here: the feed waits longer and the others go on.
+                tracing::warn!(
+                    feed = %polled.key,
+                    error.message = polled.failure.as_deref().unwrap_or(match &polled.fetch {
+                        Fetch::Failed(reason) => reason,
+                        _ => "",
+                    }),
+                    "feed failed; backing off"
+                );
+            }
             report(&polled);
             let failures = if polled.failed() {
                 schedule[index].1.saturating_add(1)
@@ -441,7 +453,43 @@ pub fn next_delay(interval: Duration, failures: u32) -> Duration {
 
 /// Parses a feed body with feed-rs: raw bytes (the prolog's encoding is honoured), no invented
 /// ids (an item without a guid is known by its link), no sanitising (we reduce HTML to text).
-fn parse_feed(bytes: &[u8], url: &str) -> Result<feed_rs::model::Feed, String> {
+///
+/// A body that is not UTF-8 and declares no encoding breaks the XML and JSON rules, but is
+/// common (a Latin-1 feed whose charset is only in the HTTP header, or nowhere): it is decoded
+/// with the HTTP charset, or as Windows-1252 (which reads any Latin-1 text) when that is
+/// missing or claims UTF-8, and parsed again.
+fn parse_feed(
+    bytes: &[u8],
+    url: &str,
+    http_charset: Option<&str>,
+) -> Result<feed_rs::model::Feed, String> {
+    let first = match parse_bytes(bytes, url) {
+        Ok(feed) => return Ok(feed),
+        Err(e) => e,
+    };
+    if std::str::from_utf8(bytes).is_ok() || declares_encoding(bytes) {
+        return Err(first);
+    }
+    let encoding = http_charset
+        .and_then(|label| encoding_rs::Encoding::for_label(label.trim().as_bytes()))
+        .filter(|e| *e != encoding_rs::UTF_8)
+        .unwrap_or(encoding_rs::WINDOWS_1252);
+    let (text, _, _) = encoding.decode(bytes);
+    parse_bytes(text.as_bytes(), url).map_err(|_| first)
+}
+
+/// Whether an XML prolog names an encoding (then feed-rs decodes by it, and so do we).
+fn declares_encoding(bytes: &[u8]) -> bool {
+    let head = &bytes[..bytes.len().min(256)];
+    let head = String::from_utf8_lossy(head);
+    head.trim_start_matches('\u{feff}')
+        .trim_start()
+        .strip_prefix("<?xml")
+        .and_then(|rest| rest.split("?>").next())
+        .is_some_and(|prolog| prolog.contains("encoding"))
+}
+
+fn parse_bytes(bytes: &[u8], url: &str) -> Result<feed_rs::model::Feed, String> {
     feed_rs::parser::Builder::new()
         .base_uri(Some(url))
         .id_generator(|_, _, _| String::new())
@@ -463,6 +511,33 @@ fn describe(identity: &Identity) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    const LATIN1_RSS: &str = "<?xml version=\"1.0\"?><rss version=\"2.0\"><channel><title>t</title>\
+        <item><title>Caf\u{e9} \u{a3}5</title><guid>a</guid></item></channel></rss>";
+
+    fn title(feed: &feed_rs::model::Feed) -> String {
+        feed.entries[0].title.clone().unwrap().content
+    }
+
+    #[test]
+    fn an_undeclared_latin1_feed_is_read_by_its_http_charset_or_as_windows_1252() {
+        let latin1: Vec<u8> = LATIN1_RSS.chars().map(|c| c as u8).collect();
+        let by_header = parse_feed(&latin1, "http://x/", Some("ISO-8859-1")).unwrap();
+        assert_eq!(title(&by_header), "Caf\u{e9} \u{a3}5");
+        let by_guess = parse_feed(&latin1, "http://x/", Some("utf-8")).unwrap();
+        assert_eq!(title(&by_guess), "Caf\u{e9} \u{a3}5");
+        let declared =
+            LATIN1_RSS.replace("version=\"1.0\"?>", "version=\"1.0\" encoding=\"UTF-8\"?>");
+        let declared: Vec<u8> = declared.chars().map(|c| c as u8).collect();
+        assert!(parse_feed(&declared, "http://x/", Some("ISO-8859-1")).is_err());
+    }
+
+    #[test]
+    fn a_truncated_feed_is_not_a_feed() {
+        let cut = &LATIN1_RSS[..LATIN1_RSS.find("</item>").unwrap() + 7];
+        let err = parse_feed(cut.as_bytes(), "http://x/", None).unwrap_err();
+        assert!(err.starts_with("not a feed: "), "{err}");
+    }
 
     #[test]
     fn a_failing_feed_backs_off_doubling_up_to_the_cap() {

@@ -10,7 +10,7 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
 
 /// The largest feed body accepted. Real feeds are tens to hundreds of kilobytes.
 pub const MAX_FEED_BYTES: usize = 8 * 1024 * 1024;
@@ -44,6 +44,8 @@ pub enum Fetched {
     /// 200 with the body and the validators to send next time.
     Body {
         bytes: Vec<u8>,
+        /// The `charset` of the `Content-Type`, for bodies that declare no encoding themselves.
+        charset: Option<String>,
         etag: Option<String>,
         last_modified: Option<String>,
     },
@@ -108,6 +110,12 @@ impl Fetcher {
                 .map(str::to_owned)
         };
         let (etag, last_modified) = (header(ETAG), header(LAST_MODIFIED));
+        let charset = header(CONTENT_TYPE).and_then(|t| {
+            t.split(';')
+                .filter_map(|param| param.split_once('='))
+                .find(|(name, _)| name.trim().eq_ignore_ascii_case("charset"))
+                .map(|(_, value)| value.trim().trim_matches('"').to_owned())
+        });
         if response
             .content_length()
             .is_some_and(|n| n > self.max_bytes as u64)
@@ -127,6 +135,7 @@ impl Fetcher {
         }
         Ok(Fetched::Body {
             bytes,
+            charset,
             etag,
             last_modified,
         })

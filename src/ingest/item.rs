@@ -105,13 +105,15 @@ pub fn headline(
     if title.is_empty() {
         return Err(Rejected("the item has no title".into()));
     }
-    let summary = entry
-        .summary
-        .as_ref()
-        .map(|t| t.content.as_str())
-        .or_else(|| entry.content.as_ref().and_then(|c| c.body.as_deref()))
-        .map(|html| cut(&html_to_text(html), MAX_DESCRIPTION_CHARS))
-        .filter(|d| !d.is_empty());
+    // The summary, else the content: whichever first has any text once the markup is gone.
+    let summary = [
+        entry.summary.as_ref().map(|t| t.content.as_str()),
+        entry.content.as_ref().and_then(|c| c.body.as_deref()),
+    ]
+    .into_iter()
+    .flatten()
+    .map(|html| cut(&html_to_text(html), MAX_DESCRIPTION_CHARS))
+    .find(|d| !d.is_empty());
     let dated = entry.published.or(entry.updated);
     let published = dated.unwrap_or(first_seen);
     let mut value = json!({

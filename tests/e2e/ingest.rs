@@ -262,6 +262,13 @@ async fn the_first_ingest_enqueues_every_item_once_and_the_second_only_asks_cond
     );
     assert!(
         requests[0]
+            .accept_encoding
+            .as_deref()
+            .is_some_and(|e| e.contains("gzip")),
+        "{requests:#?}"
+    );
+    assert!(
+        requests[0]
             .user_agent
             .as_deref()
             .unwrap()
@@ -363,8 +370,22 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
     server.serve("/cut", Route::rss(RSS_WITH_GUIDS).cut_after(100));
     server.serve("/huge", Route::rss(vec![b' '; 9 * 1024 * 1024]));
     server.serve("/loop", Route::redirect("/loop"));
+    // Latin-1 with no encoding in the prolog: by the HTTP charset, and despite a false one.
+    let latin1 = latin1_rss();
+    let prolog_end = latin1.iter().position(|b| *b == b'\n').unwrap() + 1;
+    let undeclared = latin1[prolog_end..].to_vec();
+    server.serve(
+        "/charset",
+        Route::ok("text/xml; charset=ISO-8859-1", undeclared.clone()),
+    );
+    server.serve(
+        "/falsecharset",
+        Route::ok("application/rss+xml; charset=utf-8", undeclared),
+    );
     let keys = [
         "dated",
+        "charset",
+        "falsecharset",
         "gone",
         "broken",
         "html",
@@ -431,7 +452,13 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
     );
     assert!(stdout.contains("neither a guid nor a link"), "{stdout}");
     let jobs = env.take_jobs().await;
-    assert_eq!(jobs.len(), 9);
+    assert_eq!(jobs.len(), 11);
+    let french: Vec<&str> = jobs
+        .iter()
+        .filter(|j| j.headline.source.key.ends_with("charset"))
+        .map(|j| j.headline.title.as_str())
+        .collect();
+    assert_eq!(french, ["Le bitcoin dépasse les 100 000 £ à Zürich"; 2]);
     let published: HashMap<String, String> = jobs
         .iter()
         .map(|j| {

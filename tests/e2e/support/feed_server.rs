@@ -87,6 +87,7 @@ pub struct Seen {
     pub if_none_match: Option<String>,
     pub if_modified_since: Option<String>,
     pub user_agent: Option<String>,
+    pub accept_encoding: Option<String>,
     pub status: u16,
 }
 
@@ -207,6 +208,7 @@ async fn answer(mut stream: TcpStream, inner: &Mutex<Inner>) -> std::io::Result<
         if_none_match: headers.get("if-none-match").cloned(),
         if_modified_since: headers.get("if-modified-since").cloned(),
         user_agent: headers.get("user-agent").cloned(),
+        accept_encoding: headers.get("accept-encoding").cloned(),
         status,
     });
     tokio::time::sleep(route.delay).await;
