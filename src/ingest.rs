@@ -340,6 +340,12 @@ impl Ingester {
         mut report: impl FnMut(&FeedReport),
     ) {
         let feeds: Vec<&Feed> = self.feeds().collect();
+        if feeds.is_empty() {
+            // Exiting would make a restarting service spin; say so and wait to be stopped.
+            tracing::warn!("no enabled feed in the feeds file; nothing to poll");
+            stop.cancelled().await;
+            return;
+        }
         let start = Instant::now();
         let mut schedule: Vec<(Instant, u32)> = feeds.iter().map(|_| (start, 0)).collect();
         let mut link: Option<(Broker, Publisher)> = None;

@@ -259,9 +259,10 @@ pub fn html_to_text(html: &str) -> String {
             continue;
         }
         let Some(end) = tag_end(tag) else {
-            // An unclosed tag at the end: drop it.
-            rest = "";
-            break;
+            // Never closed, as in "BTC<100k": text, not a tag.
+            text.push('<');
+            rest = &tag[1..];
+            continue;
         };
         rest = &tag[end + 1..];
         let closing = tag[1..].starts_with('/');
@@ -321,7 +322,10 @@ pub fn cut(text: &str, max: usize) -> String {
         return text.to_owned();
     };
     // Room for the ellipsis: the cut text keeps at most max - 1 characters.
-    let head = &text[..text.char_indices().nth(max - 1).map_or(limit, |(i, _)| i)];
+    let head = &text[..text
+        .char_indices()
+        .nth(max.saturating_sub(1))
+        .map_or(limit, |(i, _)| i)];
     let head = match head.rfind(' ') {
         Some(space) if space > head.len() / 2 => &head[..space],
         _ => head,
@@ -347,7 +351,8 @@ mod tests {
         );
         assert_eq!(html_to_text("<a href=\"x>y\">link</a> text"), "link text");
         assert_eq!(html_to_text("plain\n\n text\t"), "plain text");
-        assert_eq!(html_to_text("cut <b"), "cut");
+        assert_eq!(html_to_text("BTC<100k soon"), "BTC<100k soon");
+        assert_eq!(html_to_text("<p>kept <!-- open comment"), "kept");
         assert_eq!(html_to_text("&lt;b&gt;escaped&lt;/b&gt;"), "<b>escaped</b>");
     }
 

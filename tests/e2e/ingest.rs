@@ -401,6 +401,11 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
         .collect();
     let mut file = feeds_file(&feeds);
     file.push_str("[[feed]]\nurl = \"https://127.0.0.1:1/refused\"\nsource = { name = \"Refused\", key = \"refused\" }\n");
+    // TLS to a server that speaks plain HTTP: the handshake fails.
+    let tls = server.url("/dated").replace("http://", "https://");
+    file.push_str(&format!(
+        "[[feed]]\nurl = \"{tls}\"\nsource = {{ name = \"TLS\", key = \"tls\" }}\n"
+    ));
     write_feeds(&env, &file);
 
     // Act
@@ -437,7 +442,8 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
         "{stdout}"
     );
     assert!(line("refused").contains("failed: "), "{stdout}");
-    assert!(stdout.ends_with("; 9 feed(s) failed\n"), "{stdout}");
+    assert!(line("tls").contains("failed: "), "{stdout}");
+    assert!(stdout.ends_with("; 10 feed(s) failed\n"), "{stdout}");
     assert!(
         line("dated").ends_with("fetched: 12 item(s): 9 new, 0 already seen, 3 rejected"),
         "{stdout}"

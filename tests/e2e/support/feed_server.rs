@@ -173,6 +173,14 @@ async fn answer(mut stream: TcpStream, inner: &Mutex<Inner>) -> std::io::Result<
             return Ok(());
         }
         head.extend_from_slice(&chunk[..n]);
+        if !head[0].is_ascii_alphabetic() {
+            // Not HTTP (a TLS handshake, say): answer in plain text at once, as a real plain
+            // HTTP server would, so the client fails now rather than at its timeout.
+            stream
+                .write_all(b"HTTP/1.1 400 Bad Request\r\n\r\n")
+                .await?;
+            return stream.shutdown().await;
+        }
     }
     let text = String::from_utf8_lossy(&head).into_owned();
     let mut lines = text.lines();
