@@ -306,8 +306,10 @@ impl Ingester {
                     complete = false;
                     break;
                 }
-                state.mark_seen(id.as_ref(), Utc::now());
             }
+            // Only now: after the confirm (a dry run's state is not written, but an item listed
+            // twice in the feed is still listed once).
+            state.mark_seen(id.as_ref(), Utc::now());
             report.new.push(NewItem { id, title, undated });
         }
         if dry_run {

@@ -537,10 +537,13 @@ async fn a_mistake_in_the_feeds_file_is_reported_with_its_line_and_nothing_is_fe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dry_run_lists_what_would_be_enqueued_and_publishes_and_remembers_nothing() {
-    // Arrange
+    // Arrange: a feed that lists its first item twice.
     let env = TestEnv::new().await;
     let server = FeedServer::start().await;
-    server.serve("/rss", Route::rss(RSS_WITH_GUIDS).etag("\"v1\""));
+    let first = &RSS_WITH_GUIDS[RSS_WITH_GUIDS.find("<item>").unwrap()
+        ..RSS_WITH_GUIDS.find("</item>").unwrap() + "</item>".len()];
+    let doubled = RSS_WITH_GUIDS.replace("</channel>", &format!("{first}</channel>"));
+    server.serve("/rss", Route::rss(doubled).etag("\"v1\""));
     write_feeds(&env, &feeds_file(&[("wire", server.url("/rss"), "")]));
 
     // Act
@@ -554,6 +557,11 @@ async fn a_dry_run_lists_what_would_be_enqueued_and_publishes_and_remembers_noth
     assert!(
         stdout.contains("would enqueue 2 new item(s) from 1 feed(s)"),
         "{stdout}"
+    );
+    let requests = server.requests("/rss");
+    assert!(
+        !requests[1].conditional(),
+        "the dry run kept no validators: {requests:#?}"
     );
     assert!(String::from_utf8_lossy(&real.stdout).contains("enqueued 2 new item(s)"));
     assert_eq!(env.take_jobs().await.len(), 2);
