@@ -29,6 +29,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use chrono::Utc;
+use futures_util::StreamExt;
 use secrecy::SecretString;
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -46,6 +47,9 @@ use crate::store::feeds::FeedFiles;
 
 /// The longest a failing feed waits between attempts under `--watch`.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(6 * 3600);
+/// Feeds `poll_all` polls at once: a slow or hanging server costs the others nothing, and each
+/// poll holds only its own feed's lock, so ingesters cannot deadlock.
+pub const POLLS_AT_ONCE: usize = 8;
 /// How long `--watch` waits before trying an unreachable broker again.
 pub const BROKER_RETRY: Duration = Duration::from_secs(5);
 
@@ -200,13 +204,15 @@ impl Ingester {
         self.feeds.iter().filter(|f| f.enabled)
     }
 
-    /// Polls every enabled feed once, in file order.
+    /// Polls every enabled feed once, [`POLLS_AT_ONCE`] at a time; the reports in file order.
     pub async fn poll_all(&self, target: Target<'_>) -> Vec<FeedReport> {
-        let mut reports = Vec::new();
-        for feed in self.feeds() {
-            reports.push(self.poll(feed, target).await);
-        }
-        reports
+        // The futures are made first (they do nothing until polled): a closure inside the
+        // stream trips the compiler's higher-ranked lifetime check when the command is spawned.
+        let polls: Vec<_> = self.feeds().map(|feed| self.poll(feed, target)).collect();
+        futures_util::stream::iter(polls)
+            .buffered(POLLS_AT_ONCE)
+            .collect()
+            .await
     }
 
     /// Polls one feed: see the module doc for the steps.
