@@ -139,7 +139,8 @@ pub enum Command {
     /// Poll the RSS, Atom and JSON feeds in REWRITER_FEEDS and enqueue each new item once.
     ///
     /// Prints per feed: fetched / not modified, new, already seen, rejected items with their
-    /// reasons, or why the feed failed; exits 1 if any feed failed. What was enqueued is
+    /// reasons, or why the feed failed; exits 1 if any feed failed, 2 if the feeds file has a
+    /// mistake (each reported with its line; nothing is fetched). What was enqueued is
     /// remembered under REWRITER_OUT/ingest/, shared by every ingester of that archive.
     Ingest(IngestArgs),
 }

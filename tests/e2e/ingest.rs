@@ -117,7 +117,7 @@ fn text(output: &Output) -> (String, String) {
 }
 
 /// The standard mix: RSS with and without guids, Atom, JSON Feed and Latin-1 RSS, every one
-/// with validators. Nine items.
+/// with validators, the Atom one gzip-compressed. Nine items.
 fn mix_routes() -> Vec<(&'static str, Route)> {
     vec![
         ("/rss", Route::rss(RSS_WITH_GUIDS).etag("\"rss-v1\"")),
@@ -128,6 +128,7 @@ fn mix_routes() -> Vec<(&'static str, Route)> {
         (
             "/atom",
             Route::ok("application/atom+xml", ATOM)
+                .gzip()
                 .etag("W/\"atom-1\"")
                 .last_modified("Sat, 07 Feb 2026 12:00:00 GMT"),
         ),
@@ -370,6 +371,8 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
     server.serve("/cut", Route::rss(RSS_WITH_GUIDS).cut_after(100));
     server.serve("/huge", Route::rss(vec![b' '; 9 * 1024 * 1024]));
     server.serve("/loop", Route::redirect("/loop"));
+    // 9 MiB that gzip makes about 9 KiB: the limit counts what it unpacks to.
+    server.serve("/bomb", Route::rss(vec![b' '; 9 * 1024 * 1024]).gzip());
     // Latin-1 with no encoding in the prolog: by the HTTP charset, and despite a false one.
     let latin1 = latin1_rss();
     let prolog_end = latin1.iter().position(|b| *b == b'\n').unwrap() + 1;
@@ -393,6 +396,7 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
         "truncated",
         "cut",
         "huge",
+        "bomb",
         "loop",
     ];
     let feeds: Vec<(&str, String, &str)> = keys
@@ -443,7 +447,11 @@ async fn failing_and_hostile_feeds_are_reported_each_with_its_reason_and_the_oth
     );
     assert!(line("refused").contains("failed: "), "{stdout}");
     assert!(line("tls").contains("failed: "), "{stdout}");
-    assert!(stdout.ends_with("; 10 feed(s) failed\n"), "{stdout}");
+    assert!(
+        line("bomb").ends_with("failed: the body is larger than 8 MiB"),
+        "{stdout}"
+    );
+    assert!(stdout.ends_with("; 11 feed(s) failed\n"), "{stdout}");
     assert!(
         line("dated").ends_with("fetched: 12 item(s): 9 new, 0 already seen, 3 rejected"),
         "{stdout}"

@@ -1,6 +1,6 @@
 //! A real HTTP/1.1 server on `127.0.0.1:0` serving feed files to `rewriter ingest`: per path a
 //! status, body, content type, validators (a matching `If-None-Match` / `If-Modified-Since`
-//! gets 304), redirects, a delay and a body cut short; every request recorded with its
+//! gets 304), gzip, redirects, a delay and a body cut short; every request recorded with its
 //! conditional headers. Plain tokio, like the project's own health endpoint.
 
 use std::collections::HashMap;
@@ -25,6 +25,8 @@ pub struct Route {
     pub delay: Duration,
     /// Promises the whole body in `Content-Length` but closes after this many bytes.
     pub cut_after: Option<usize>,
+    /// Sends the body gzip-compressed (`Content-Encoding: gzip`) to a client that accepts it.
+    pub gzip: bool,
 }
 
 impl Route {
@@ -38,6 +40,7 @@ impl Route {
             location: None,
             delay: Duration::ZERO,
             cut_after: None,
+            gzip: false,
         }
     }
 
@@ -71,6 +74,11 @@ impl Route {
 
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    pub fn gzip(mut self) -> Self {
+        self.gzip = true;
         self
     }
 
@@ -220,12 +228,30 @@ async fn answer(mut stream: TcpStream, inner: &Mutex<Inner>) -> std::io::Result<
         status,
     });
     tokio::time::sleep(route.delay).await;
-    let body: &[u8] = if status == 304 { b"" } else { &route.body };
+    let gzip = route.gzip
+        && status != 304
+        && headers
+            .get("accept-encoding")
+            .is_some_and(|e| e.contains("gzip"));
+    let body: Vec<u8> = match (status, gzip) {
+        (304, _) => Vec::new(),
+        (_, true) => {
+            use std::io::Write as _;
+            let mut encoder =
+                flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::default());
+            encoder.write_all(&route.body)?;
+            encoder.finish()?
+        }
+        _ => route.body.clone(),
+    };
     let mut response = format!(
         "HTTP/1.1 {status} X\r\ncontent-type: {}\r\ncontent-length: {}\r\nconnection: close\r\n",
         route.content_type,
         body.len()
     );
+    if gzip {
+        response.push_str("content-encoding: gzip\r\n");
+    }
     for (name, value) in [
         ("etag", &route.etag),
         ("last-modified", &route.last_modified),
