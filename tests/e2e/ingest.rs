@@ -1,6 +1,7 @@
 //! `rewriter ingest`: RSS, Atom and JSON Feed from a local HTTP server into jobs, each item
-//! once; conditional requests; hostile and failing feeds reported per feed; two ingesters at
-//! once; `--watch` until SIGTERM; and the jobs through a worker into contract-valid articles.
+//! once; conditional requests; hostile and failing feeds reported per feed; publishes the
+//! broker refused left for the next poll; two ingesters at once; `--watch` until SIGTERM; and
+//! the jobs through a worker into contract-valid articles.
 
 use std::collections::{HashMap, HashSet};
 use std::process::{Command, Output, Stdio};
@@ -712,4 +713,69 @@ async fn a_worker_turns_ingested_items_into_contract_valid_articles() {
         .unwrap();
         assert_keeps_contract(article, Some(&source));
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn items_the_broker_refused_are_enqueued_by_the_next_poll_and_the_confirmed_are_not() {
+    // Arrange: a queue that takes two messages and refuses (nacks) the rest.
+    let env = TestEnv::new().await;
+    let server = FeedServer::start().await;
+    let items: String = (1..=5)
+        .map(|i| format!("<item><title>Story {i}</title><guid>s-{i}</guid></item>"))
+        .collect();
+    let rss = format!("<rss version=\"2.0\"><channel><title>f</title>{items}</channel></rss>");
+    server.serve("/rss", Route::rss(rss).etag("\"v1\""));
+    write_feeds(&env, &feeds_file(&[("five", server.url("/rss"), "")]));
+    let policy = format!("{}-max", env.queue);
+    let pattern = format!("^{}$", env.queue);
+    let limit = r#"{"max-length": 2, "overflow": "reject-publish"}"#;
+    rabbitmqctl(&[
+        "set_policy",
+        "--apply-to",
+        "queues",
+        &policy,
+        &pattern,
+        limit,
+    ]);
+    tokio::time::sleep(Duration::from_millis(500)).await;
+
+    // Act
+    let refused = ingest(&env, &[]);
+    rabbitmqctl(&["clear_policy", &policy]);
+    let first = env.take_jobs().await;
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let retried = ingest(&env, &[]);
+    let second = env.take_jobs().await;
+
+    // Assert: the confirmed ones were remembered, the rest asked for again (unconditionally,
+    // since that fetch's validators were not kept) and enqueued once.
+    let (stdout, stderr) = text(&refused);
+    assert_eq!(refused.status.code(), Some(1), "{stdout}\n{stderr}");
+    assert!(stdout.contains("failed: enqueueing five-"), "{stdout}");
+    assert!(stdout.contains("did not confirm"), "{stdout}");
+    // A quorum queue applies its length limit a message late at times: two or three got in.
+    let confirmed = first.len();
+    assert!((2..5).contains(&confirmed), "{confirmed} confirmed");
+    let (stdout, stderr) = text(&retried);
+    assert_eq!(retried.status.code(), Some(0), "{stdout}\n{stderr}");
+    assert!(
+        stdout.contains(&format!("{} new, {confirmed} already seen", 5 - confirmed)),
+        "{stdout}"
+    );
+    assert!(!server.requests("/rss")[1].conditional());
+    let titles: HashSet<String> = first
+        .iter()
+        .chain(&second)
+        .map(|j| j.headline.title.clone())
+        .collect();
+    assert_eq!((first.len() + second.len(), titles.len()), (5, 5));
+}
+
+fn rabbitmqctl(args: &[&str]) {
+    let status = Command::new("rabbitmqctl")
+        .arg("-q")
+        .args(args)
+        .status()
+        .expect("rabbitmqctl runs");
+    assert!(status.success(), "rabbitmqctl {args:?}");
 }
