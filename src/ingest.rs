@@ -547,6 +547,39 @@ mod tests {
     }
 
     #[test]
+    fn rss_1_0_and_0_91_items_are_known_by_their_links_and_dated() {
+        let rdf = r#"<?xml version="1.0"?>
+            <rdf:RDF xmlns:rdf="http://www.w3.org/1999/02/22-rdf-syntax-ns#"
+                     xmlns="http://purl.org/rss/1.0/" xmlns:dc="http://purl.org/dc/elements/1.1/">
+              <channel rdf:about="https://one.example/"><title>One</title></channel>
+              <item rdf:about="https://one.example/a"><title>RDF story</title>
+                <link>https://one.example/a?utm_medium=rss</link>
+                <dc:date>2026-02-05T17:45:43Z</dc:date></item>
+            </rdf:RDF>"#;
+        let old = r#"<?xml version="1.0"?><rss version="0.91"><channel><title>Old</title>
+              <item><title>0.91 story</title><link>https://old.example/b</link></item>
+            </channel></rss>"#;
+        for (text, expected) in [(rdf, "RDF story"), (old, "0.91 story")] {
+            let feed = parse_feed(text.as_bytes(), "https://x/", None).unwrap();
+            let entry = &feed.entries[0];
+            assert_eq!(title(&feed), expected);
+            let identity = item::Identity::of(entry).unwrap();
+            assert!(
+                matches!(&identity, item::Identity::Link(l) if !l.contains("utm_")),
+                "{identity:?}"
+            );
+        }
+        let rdf_feed = parse_feed(rdf.as_bytes(), "https://x/", None).unwrap();
+        assert_eq!(
+            rdf_feed.entries[0]
+                .published
+                .or(rdf_feed.entries[0].updated)
+                .map(|d| d.to_rfc3339()),
+            Some("2026-02-05T17:45:43+00:00".to_owned())
+        );
+    }
+
+    #[test]
     fn a_truncated_feed_is_not_a_feed() {
         let cut = &LATIN1_RSS[..LATIN1_RSS.find("</item>").unwrap() + 7];
         let err = parse_feed(cut.as_bytes(), "http://x/", None).unwrap_err();
