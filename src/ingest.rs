@@ -31,7 +31,6 @@ use std::time::Duration;
 use chrono::Utc;
 use futures_util::StreamExt;
 use secrecy::SecretString;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::config::safe_url;
@@ -335,8 +334,9 @@ impl Ingester {
     }
 
     /// Polls each enabled feed on its interval until `stop` is cancelled; a poll in progress
-    /// finishes first. A failing feed waits its interval doubled per failure in a row (up to
-    /// [`MAX_BACKOFF`]); the others go on. The broker is connected at the first poll and again
+    /// finishes first. Feeds are polled independently (a feed that hangs until its timeout
+    /// delays no other); a failing feed waits its interval doubled per failure in a row (up to
+    /// [`MAX_BACKOFF`]). One broker connection serves all, opened at the first poll and again
     /// after a publish failed; `metrics` says whether it is connected and counts polls and
     /// items. Each report goes to `report`.
     pub async fn watch(
@@ -345,7 +345,7 @@ impl Ingester {
         queue: &str,
         metrics: &Metrics,
         stop: CancellationToken,
-        mut report: impl FnMut(&FeedReport),
+        report: impl Fn(&FeedReport) + Sync,
     ) {
         let feeds: Vec<&Feed> = self.feeds().collect();
         if feeds.is_empty() {
@@ -354,71 +354,119 @@ impl Ingester {
             stop.cancelled().await;
             return;
         }
-        let start = Instant::now();
-        let mut schedule: Vec<(Instant, u32)> = feeds.iter().map(|_| (start, 0)).collect();
-        let mut link: Option<(Broker, Publisher)> = None;
-        while let Some((index, due)) = schedule
-            .iter()
-            .enumerate()
-            .min_by_key(|(_, (due, _))| *due)
-            .map(|(i, (due, _))| (i, *due))
-        {
-            tokio::select! {
-                () = stop.cancelled() => break,
-                () = tokio::time::sleep_until(due) => {}
-            }
-            let publisher = match &link {
-                Some((_, publisher)) => publisher,
-                None => match connect(amqp_url, queue).await {
-                    Ok(opened) => {
-                        metrics.set_broker_connected(true);
-                        &link.insert(opened).1
-                    }
-                    Err(e) => {
-                        metrics.set_broker_connected(false);
-                        tracing::warn!(error.message = %e, "cannot reach the broker; trying again");
-                        schedule[index].0 = Instant::now() + BROKER_RETRY;
-                        continue;
-                    }
-                },
-            };
-            let feed = feeds[index];
-            let polled = self.poll(feed, Target::Publish { publisher, queue }).await;
-            count(metrics, &polled);
-            if polled.failed() {
-                // Decided here: the feed waits longer and the others go on.
-                tracing::warn!(
-                    feed = %polled.key,
-                    error.message = polled.failure.as_deref().unwrap_or(match &polled.fetch {
-                        Fetch::Failed(reason) => reason,
-                        _ => "",
-                    }),
-                    "feed failed; backing off"
-                );
-            }
-            report(&polled);
-            let failures = if polled.failed() {
-                schedule[index].1.saturating_add(1)
-            } else {
-                0
-            };
-            schedule[index] = (
-                Instant::now() + next_delay(feed.interval, failures),
-                failures,
-            );
-            if polled.broker_lost {
-                metrics.set_broker_connected(false);
-                if let Some((broker, publisher)) = link.take() {
-                    publisher.close().await;
-                    broker.close().await;
-                }
-            }
-        }
-        if let Some((broker, publisher)) = link.take() {
+        let link = tokio::sync::Mutex::new(Link::default());
+        let watch = Watch {
+            amqp_url,
+            queue,
+            metrics,
+            stop: &stop,
+            link: &link,
+            report: &report,
+        };
+        futures_util::future::join_all(feeds.into_iter().map(|feed| self.watch_feed(feed, &watch)))
+            .await;
+        if let Some((broker, publisher)) = link.into_inner().current.take() {
             publisher.close().await;
             broker.close().await;
         }
         metrics.set_broker_connected(false);
+    }
+
+    /// One feed's loop under [`Self::watch`].
+    async fn watch_feed(&self, feed: &Feed, watch: &Watch<'_>) {
+        let mut failures = 0u32;
+        while !watch.stop.is_cancelled() {
+            let delay = match watch.publisher().await {
+                Some((publisher, generation)) => {
+                    let target = Target::Publish {
+                        publisher: &publisher,
+                        queue: watch.queue,
+                    };
+                    let polled = self.poll(feed, target).await;
+                    count(watch.metrics, &polled);
+                    if polled.failed() {
+                        failures = failures.saturating_add(1);
+                        // Decided here: the feed waits longer and the others go on.
+                        tracing::warn!(
+                            feed = %polled.key,
+                            error.message = polled.failure.as_deref().unwrap_or(match &polled.fetch {
+                                Fetch::Failed(reason) => reason,
+                                _ => "",
+                            }),
+                            "feed failed; backing off"
+                        );
+                    } else {
+                        failures = 0;
+                    }
+                    if polled.broker_lost {
+                        watch.lost(generation).await;
+                    }
+                    (watch.report)(&polled);
+                    next_delay(feed.interval, failures)
+                }
+                None => BROKER_RETRY,
+            };
+            tokio::select! {
+                () = watch.stop.cancelled() => return,
+                () = tokio::time::sleep(delay) => {}
+            }
+        }
+    }
+}
+
+/// What every feed's loop under [`Ingester::watch`] shares.
+struct Watch<'a> {
+    amqp_url: &'a SecretString,
+    queue: &'a str,
+    metrics: &'a Metrics,
+    stop: &'a CancellationToken,
+    link: &'a tokio::sync::Mutex<Link>,
+    report: &'a (dyn Fn(&FeedReport) + Sync),
+}
+
+/// The shared broker connection, and how many times it was opened (so that a loop whose
+/// publish failed closes the connection it used, not a newer one another loop opened since).
+#[derive(Default)]
+struct Link {
+    current: Option<(Broker, Publisher)>,
+    generation: u64,
+}
+
+impl Watch<'_> {
+    /// The publisher, connecting first if there is none; `None` (logged) if the broker cannot
+    /// be reached.
+    async fn publisher(&self) -> Option<(Publisher, u64)> {
+        let mut link = self.link.lock().await;
+        if link.current.is_none() {
+            match connect(self.amqp_url, self.queue).await {
+                Ok(opened) => {
+                    link.current = Some(opened);
+                    link.generation += 1;
+                    self.metrics.set_broker_connected(true);
+                }
+                Err(e) => {
+                    self.metrics.set_broker_connected(false);
+                    tracing::warn!(error.message = %e, "cannot reach the broker; trying again");
+                    return None;
+                }
+            }
+        }
+        let generation = link.generation;
+        link.current
+            .as_ref()
+            .map(|(_, publisher)| (publisher.clone(), generation))
+    }
+
+    /// A publish on connection `generation` failed: close it, if it is still the current one.
+    async fn lost(&self, generation: u64) {
+        let mut link = self.link.lock().await;
+        if link.generation == generation
+            && let Some((broker, publisher)) = link.current.take()
+        {
+            self.metrics.set_broker_connected(false);
+            publisher.close().await;
+            broker.close().await;
+        }
     }
 }
 

@@ -618,11 +618,14 @@ async fn watch_polls_each_feed_on_its_interval_serves_metrics_and_stops_on_sigte
     let server = FeedServer::start().await;
     server.serve("/rss", Route::rss(RSS_WITHOUT_GUIDS));
     server.serve("/gone", Route::status(404));
+    let empty = "<rss version=\"2.0\"><channel><title>slow</title></channel></rss>";
+    server.serve("/slow", Route::rss(empty).delay(Duration::from_secs(3)));
     write_feeds(
         &env,
         &feeds_file(&[
             ("noguid", server.url("/rss"), "interval = \"1s\""),
             ("gone", server.url("/gone"), "interval = \"1s\""),
+            ("slow", server.url("/slow"), "interval = \"1s\""),
         ]),
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -659,6 +662,17 @@ async fn watch_polls_each_feed_on_its_interval_serves_metrics_and_stops_on_sigte
     )
     .await;
     let (ready, _) = rewriter::health::get(&addr, "/readyz").await.unwrap();
+    // Four polls of the good feed take three seconds, one poll of the slow feed as long.
+    poll_until(Duration::from_secs(20), async || {
+        let polls = server.requests("/rss").len();
+        if polls >= 4 {
+            Ok(())
+        } else {
+            Err(format!("{polls} polls of the good feed"))
+        }
+    })
+    .await;
+    let slow = server.requests("/slow").len();
     let killed = Command::new("kill")
         .args(["-TERM", &child.id().to_string()])
         .status()
@@ -688,6 +702,10 @@ async fn watch_polls_each_feed_on_its_interval_serves_metrics_and_stops_on_sigte
         "the failing feed was asked {gone} times, the good one {ok}"
     );
     assert_eq!(env.depth(&env.queue).await, 3);
+    assert!(
+        slow <= 2,
+        "the slow feed held up the others: it was asked {slow} times while the good one was asked 4"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
