@@ -134,7 +134,15 @@ impl FeedReport {
 
     /// The feed failed: not fetched, not parsed, or its items not all enqueued and remembered.
     pub fn failed(&self) -> bool {
-        matches!(self.fetch, Fetch::Failed(_)) || self.failure.is_some()
+        self.reason().is_some()
+    }
+
+    /// Why the feed failed, if it did.
+    pub fn reason(&self) -> Option<&str> {
+        match &self.fetch {
+            Fetch::Failed(reason) => Some(reason),
+            _ => self.failure.as_deref(),
+        }
     }
 }
 
@@ -389,10 +397,7 @@ impl Ingester {
                         // Decided here: the feed waits longer and the others go on.
                         tracing::warn!(
                             feed = %polled.key,
-                            error.message = polled.failure.as_deref().unwrap_or(match &polled.fetch {
-                                Fetch::Failed(reason) => reason,
-                                _ => "",
-                            }),
+                            error.message = polled.reason().unwrap_or_default(),
                             "feed failed; backing off"
                         );
                     } else {
