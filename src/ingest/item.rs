@@ -26,7 +26,7 @@ pub const MAX_DESCRIPTION_CHARS: usize = 1000;
 
 /// Query parameters that only say where a click came from; they are dropped from links so the
 /// same story linked from two campaigns is one story.
-const TRACKING_PARAMS: &[&str] = &[
+pub const TRACKING_PARAMS: &[&str] = &[
     "fbclid",
     "gclid",
     "dclid",
