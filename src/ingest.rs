@@ -114,6 +114,8 @@ pub struct FeedReport {
     pub failure: Option<String>,
     /// A publish failed: the broker connection is to be opened again.
     pub broker_lost: bool,
+    /// The server asked to be left alone this long (`Retry-After` on an error answer).
+    pub retry_after: Option<Duration>,
     pub dry_run: bool,
 }
 
@@ -128,6 +130,7 @@ impl FeedReport {
             rejected: Vec::new(),
             failure: None,
             broker_lost: false,
+            retry_after: None,
             dry_run,
         }
     }
@@ -265,6 +268,9 @@ impl Ingester {
                     last_modified,
                 }) => (bytes, charset, etag, last_modified),
                 Err(e) => {
+                    if let FetchError::Status { retry_after, .. } = &e {
+                        report.retry_after = *retry_after;
+                    }
                     report.fetch = Fetch::Failed(e.to_string());
                     return report;
                 }
@@ -344,7 +350,7 @@ impl Ingester {
     /// Polls each enabled feed on its interval until `stop` is cancelled; a poll in progress
     /// finishes first. Feeds are polled independently (a feed that hangs until its timeout
     /// delays no other); a failing feed waits its interval doubled per failure in a row (up to
-    /// [`MAX_BACKOFF`]). One broker connection serves all, opened at the first poll and again
+    /// [`MAX_BACKOFF`]), and at least what its `Retry-After` asked. One broker connection serves all, opened at the first poll and again
     /// after a publish failed; `metrics` says whether it is connected and counts polls and
     /// items. Each report goes to `report`.
     pub async fn watch(
@@ -407,7 +413,7 @@ impl Ingester {
                         watch.lost(generation).await;
                     }
                     (watch.report)(&polled);
-                    next_delay(feed.interval, failures)
+                    next_delay(feed.interval, failures).max(polled.retry_after.unwrap_or_default())
                 }
                 None => BROKER_RETRY,
             };

@@ -10,7 +10,9 @@ use std::error::Error as _;
 use std::time::Duration;
 
 use reqwest::StatusCode;
-use reqwest::header::{CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED};
+use reqwest::header::{
+    CONTENT_TYPE, ETAG, IF_MODIFIED_SINCE, IF_NONE_MATCH, LAST_MODIFIED, RETRY_AFTER,
+};
 
 /// The largest feed body accepted. Real feeds are tens to hundreds of kilobytes.
 pub const MAX_FEED_BYTES: usize = 8 * 1024 * 1024;
@@ -26,8 +28,13 @@ pub const USER_AGENT: &str = concat!("rewriter/", env!("CARGO_PKG_VERSION"), " (
 /// Why a feed could not be fetched.
 #[derive(Debug, thiserror::Error)]
 pub enum FetchError {
-    #[error("HTTP {0}")]
-    Status(StatusCode),
+    /// The server answered with an error; `retry_after` is its `Retry-After` (seconds or an
+    /// HTTP date), which `--watch` waits at least.
+    #[error("HTTP {status}")]
+    Status {
+        status: StatusCode,
+        retry_after: Option<Duration>,
+    },
     #[error("the body is larger than {} MiB", MAX_FEED_BYTES / (1024 * 1024))]
     TooLarge,
     #[error("{0}")]
@@ -100,7 +107,15 @@ impl Fetcher {
             return Ok(Fetched::NotModified);
         }
         if !status.is_success() {
-            return Err(FetchError::Status(status));
+            let retry_after = response
+                .headers()
+                .get(RETRY_AFTER)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| retry_after(v, chrono::Utc::now()));
+            return Err(FetchError::Status {
+                status,
+                retry_after,
+            });
         }
         let header = |name| {
             response
@@ -142,6 +157,21 @@ impl Fetcher {
     }
 }
 
+/// A `Retry-After` value, seconds or an HTTP date, as a wait from `now`; at most a day (a
+/// server may not park a feed for longer than that), none when unreadable or past.
+pub fn retry_after(value: &str, now: chrono::DateTime<chrono::Utc>) -> Option<Duration> {
+    const DAY: Duration = Duration::from_secs(86_400);
+    let value = value.trim();
+    let wait = match value.parse::<u64>() {
+        Ok(secs) => Duration::from_secs(secs),
+        Err(_) => {
+            let at = chrono::DateTime::parse_from_rfc2822(value).ok()?;
+            (at.to_utc() - now).to_std().ok()?
+        }
+    };
+    Some(wait.min(DAY)).filter(|w| !w.is_zero())
+}
+
 /// An error and its causes, `a: b: c`: reqwest's own text alone says only "error sending
 /// request", the cause says "connection refused" or which certificate check failed.
 fn chain(e: &reqwest::Error) -> String {
@@ -156,4 +186,26 @@ fn chain(e: &reqwest::Error) -> String {
         source = cause.source();
     }
     text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_reads_seconds_and_dates_and_is_bounded() {
+        let now: chrono::DateTime<chrono::Utc> = "2026-02-05T17:45:00Z".parse().unwrap();
+        assert_eq!(retry_after("120", now), Some(Duration::from_secs(120)));
+        assert_eq!(
+            retry_after("Thu, 05 Feb 2026 17:46:00 GMT", now),
+            Some(Duration::from_secs(60))
+        );
+        assert_eq!(retry_after("Thu, 05 Feb 2026 17:00:00 GMT", now), None);
+        assert_eq!(retry_after("0", now), None);
+        assert_eq!(retry_after("soon", now), None);
+        assert_eq!(
+            retry_after("99999999", now),
+            Some(Duration::from_secs(86_400))
+        );
+    }
 }

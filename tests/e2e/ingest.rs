@@ -620,12 +620,14 @@ async fn watch_polls_each_feed_on_its_interval_serves_metrics_and_stops_on_sigte
     server.serve("/gone", Route::status(404));
     let empty = "<rss version=\"2.0\"><channel><title>slow</title></channel></rss>";
     server.serve("/slow", Route::rss(empty).delay(Duration::from_secs(3)));
+    server.serve("/busy", Route::status(503).header("Retry-After", "120"));
     write_feeds(
         &env,
         &feeds_file(&[
             ("noguid", server.url("/rss"), "interval = \"1s\""),
             ("gone", server.url("/gone"), "interval = \"1s\""),
             ("slow", server.url("/slow"), "interval = \"1s\""),
+            ("busy", server.url("/busy"), "interval = \"1s\""),
         ]),
     );
     let port = std::net::TcpListener::bind("127.0.0.1:0")
@@ -694,7 +696,7 @@ async fn watch_polls_each_feed_on_its_interval_serves_metrics_and_stops_on_sigte
         metrics.contains("rewriter_feed_polls_total{result=\"failed\"} "),
         "{metrics}"
     );
-    // The failing feed backs off: after its first failure it waits 2 s, then 4 s.
+    // The failing feeds back off: after its first failure the 404 waits 2 s, then 4 s.
     let gone = server.requests("/gone").len();
     let ok = server.requests("/rss").len();
     assert!(
@@ -702,6 +704,11 @@ async fn watch_polls_each_feed_on_its_interval_serves_metrics_and_stops_on_sigte
         "the failing feed was asked {gone} times, the good one {ok}"
     );
     assert_eq!(env.depth(&env.queue).await, 3);
+    assert_eq!(
+        server.requests("/busy").len(),
+        1,
+        "a 503 with Retry-After: 120 is not asked again within the test"
+    );
     assert!(
         slow <= 2,
         "the slow feed held up the others: it was asked {slow} times while the good one was asked 4"

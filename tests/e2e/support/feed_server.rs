@@ -27,6 +27,8 @@ pub struct Route {
     pub cut_after: Option<usize>,
     /// Sends the body gzip-compressed (`Content-Encoding: gzip`) to a client that accepts it.
     pub gzip: bool,
+    /// More response headers (`Retry-After`, say).
+    pub headers: Vec<(String, String)>,
 }
 
 impl Route {
@@ -41,6 +43,7 @@ impl Route {
             delay: Duration::ZERO,
             cut_after: None,
             gzip: false,
+            headers: Vec::new(),
         }
     }
 
@@ -74,6 +77,11 @@ impl Route {
 
     pub fn delay(mut self, delay: Duration) -> Self {
         self.delay = delay;
+        self
+    }
+
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        self.headers.push((name.to_owned(), value.to_owned()));
         self
     }
 
@@ -251,6 +259,9 @@ async fn answer(mut stream: TcpStream, inner: &Mutex<Inner>) -> std::io::Result<
     );
     if gzip {
         response.push_str("content-encoding: gzip\r\n");
+    }
+    for (name, value) in &route.headers {
+        response.push_str(&format!("{name}: {value}\r\n"));
     }
     for (name, value) in [
         ("etag", &route.etag),
