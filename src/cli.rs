@@ -12,6 +12,7 @@ mod diff;
 mod enqueue;
 mod eval;
 mod health;
+mod ingest;
 mod input;
 mod progress;
 mod promote;
@@ -44,6 +45,7 @@ pub const COMMANDS: &[&str] = &[
     "cost",
     "health",
     "eval",
+    "ingest",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -63,6 +65,7 @@ Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to
                             0.0.0.0:9100 (rewriter health asks it) [default: off]
   REWRITER_SHUTDOWN_GRACE_SECS  time jobs in flight get after SIGTERM [default: 30]
   REWRITER_LOG_FORMAT       pretty or json [default: pretty]
+  REWRITER_FEEDS            the feeds file rewriter ingest polls [default: ./feeds.toml]
   REWRITER_FAITHFULNESS     figures, dates, tickers or names the headline lacks: flag (draft),
                             retry (ask again, then draft) or off [default: retry]
   RUST_LOG                  log filter [default: info]
@@ -147,6 +150,13 @@ pub enum Command {
     /// otherwise it needs --yes. Exit 1 when a --max-… threshold is crossed; 2 on a bad
     /// request; 3 when it cannot run.
     Eval(EvalArgs),
+    /// Poll the RSS, Atom and JSON feeds in REWRITER_FEEDS and enqueue each new item once.
+    ///
+    /// Prints per feed: fetched / not modified, new, already seen, rejected items with their
+    /// reasons, or why the feed failed; exits 1 if any feed failed, 2 if the feeds file has a
+    /// mistake (each reported with its line; nothing is fetched). What was enqueued is
+    /// remembered under REWRITER_OUT/ingest/, shared by every ingester of that archive.
+    Ingest(IngestArgs),
 }
 
 #[derive(Debug, Args)]
@@ -209,6 +219,17 @@ fn parse_sample(s: &str) -> Result<usize, String> {
         Ok(k) if k >= 1 => Ok(k),
         _ => Err(format!("{s:?} is not a number of articles ≥ 1")),
     }
+}
+
+#[derive(Debug, Args)]
+pub struct IngestArgs {
+    /// Keep polling each feed on its interval until SIGINT/SIGTERM (serves
+    /// REWRITER_METRICS_ADDR like the worker).
+    #[arg(long, conflicts_with = "dry_run")]
+    pub watch: bool,
+    /// List what would be enqueued; publish nothing, remember nothing.
+    #[arg(long)]
+    pub dry_run: bool,
 }
 
 #[derive(Debug, Args)]
@@ -402,6 +423,8 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Health(args) => return health::run(&settings, args).await,
         // Its own exit codes: 1 is a crossed threshold, 2 a bad request.
         Command::Eval(args) => return eval::run(&settings, args).await,
+        // Its own exit codes: 2 also for a mistake in the feeds file.
+        Command::Ingest(args) => return ingest::run(settings, args).await,
         Command::Worker(args) => worker::run(settings, args).await,
         Command::Enqueue(args) => enqueue::run(&settings, args).await,
         Command::Rewrite(args) => rewrite::run(&settings, args).await,

@@ -37,6 +37,7 @@ pub const ENV_VARS: &[&str] = &[
     "REWRITER_SHUTDOWN_GRACE_SECS",
     "REWRITER_LOG_FORMAT",
     "REWRITER_FAITHFULNESS",
+    "REWRITER_FEEDS",
     "REWRITER_CONFIG",
     "RUST_LOG",
 ];
@@ -117,6 +118,8 @@ pub struct Settings {
     pub log_filter: Option<String>,
     /// Where the worker serves /metrics, /healthz and /readyz; `None`: nowhere.
     pub metrics_addr: Option<SocketAddr>,
+    /// The feeds file `rewriter ingest` polls (`REWRITER_FEEDS`).
+    pub feeds_file: PathBuf,
 }
 
 impl Settings {
@@ -243,6 +246,7 @@ impl Settings {
             faithfulness,
             log_filter: get("RUST_LOG").map(str::to_owned),
             metrics_addr,
+            feeds_file: PathBuf::from(get("REWRITER_FEEDS").unwrap_or("./feeds.toml")),
         })
     }
 }
@@ -322,6 +326,7 @@ mod tests {
         assert_eq!(s.prompts_dir, PathBuf::from("./prompts"));
         assert_eq!(s.prompt_version, None);
         assert_eq!(s.faithfulness, Faithfulness::Retry);
+        assert_eq!(s.feeds_file, PathBuf::from("./feeds.toml"));
     }
 
     #[test]

@@ -8,9 +8,10 @@
 //! [`store`] writes it atomically. [`pipeline`] is that sequence for one job; [`queue`] and
 //! [`worker`] run it off RabbitMQ; [`reprocess`] chooses stored articles to write again with
 //! a newer prompt version; [`eval`] judges a prompt version on a sample of the archive before
-//! a rollout; [`cli`] is the command line; [`config`] and [`telemetry`]
-//! are read once at start. Beside the flow: [`cost`] prices tokens, [`metrics`] counts what
-//! the worker does and [`health`] serves it (`/metrics`, `/healthz`, `/readyz`).
+//! a rollout; [`ingest`] polls RSS, Atom and JSON feeds into jobs, once each; [`cli`] is the
+//! command line; [`config`] and [`telemetry`] are read once at start. Beside the flow:
+//! [`cost`] prices tokens, [`metrics`] counts what the worker does and [`health`] serves it
+//! (`/metrics`, `/healthz`, `/readyz`).
 
 pub mod config;
 pub mod telemetry;
@@ -21,6 +22,7 @@ pub mod metrics;
 
 pub mod article;
 pub mod eval;
+pub mod ingest;
 pub mod job;
 pub mod llm;
 pub mod pipeline;

@@ -198,6 +198,8 @@ pub struct Metrics {
     pub job_overhead_seconds: Histogram,
     pub queue_lag_seconds: Histogram,
     versions: Mutex<BTreeMap<PromptVersion, VersionTotals>>,
+    /// What `rewriter ingest` did; zero in a worker.
+    pub feeds: FeedCounters,
 }
 
 impl Default for Metrics {
@@ -222,6 +224,7 @@ impl Metrics {
             job_overhead_seconds: Histogram::new(FAST_BUCKETS),
             queue_lag_seconds: Histogram::new(LAG_BUCKETS),
             versions: Mutex::new(BTreeMap::new()),
+            feeds: FeedCounters::default(),
         }
     }
 
@@ -457,7 +460,86 @@ impl Metrics {
                 t.cost_usd
             );
         }
+        self.feeds.render(&mut out);
         out
+    }
+}
+
+/// How one poll of a feed ended, as counted in `rewriter_feed_polls_total{result}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedPoll {
+    Fetched,
+    NotModified,
+    Failed,
+}
+
+/// What became of feed items, as counted in `rewriter_feed_items_total{outcome}`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedItems {
+    Enqueued,
+    AlreadySeen,
+    Rejected,
+}
+
+/// The ingester's counters.
+#[derive(Debug, Default)]
+pub struct FeedCounters {
+    polls: [AtomicU64; 3],
+    items: [AtomicU64; 3],
+}
+
+impl FeedCounters {
+    pub fn polled(&self, result: FeedPoll) {
+        self.polls[result as usize].fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn add_items(&self, outcome: FeedItems, n: u64) {
+        self.items[outcome as usize].fetch_add(n, Ordering::Relaxed);
+    }
+
+    pub fn polls(&self, result: FeedPoll) -> u64 {
+        self.polls[result as usize].load(Ordering::Relaxed)
+    }
+
+    pub fn items(&self, outcome: FeedItems) -> u64 {
+        self.items[outcome as usize].load(Ordering::Relaxed)
+    }
+
+    fn render(&self, out: &mut String) {
+        family(
+            out,
+            "rewriter_feed_polls_total",
+            "counter",
+            "Feed polls by rewriter ingest, by result.",
+        );
+        for (result, label) in [
+            (FeedPoll::Fetched, "fetched"),
+            (FeedPoll::NotModified, "not_modified"),
+            (FeedPoll::Failed, "failed"),
+        ] {
+            let _ = writeln!(
+                out,
+                "rewriter_feed_polls_total{{result=\"{label}\"}} {}",
+                self.polls(result)
+            );
+        }
+        family(
+            out,
+            "rewriter_feed_items_total",
+            "counter",
+            "Feed items seen by rewriter ingest, by outcome.",
+        );
+        for (outcome, label) in [
+            (FeedItems::Enqueued, "enqueued"),
+            (FeedItems::AlreadySeen, "already_seen"),
+            (FeedItems::Rejected, "rejected"),
+        ] {
+            let _ = writeln!(
+                out,
+                "rewriter_feed_items_total{{outcome=\"{label}\"}} {}",
+                self.items(outcome)
+            );
+        }
     }
 }
 

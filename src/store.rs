@@ -16,6 +16,7 @@
 //! pool, off the reactor.
 
 mod commit;
+pub mod feeds;
 
 use std::collections::BTreeMap;
 use std::fs;

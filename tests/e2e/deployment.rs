@@ -336,7 +336,7 @@ fn compose_uses_only_variables_the_code_reads() {
     let known = rewriter::config::ENV_VARS;
 
     // Act
-    let unknown: Vec<String> = ["worker", "enqueue"]
+    let unknown: Vec<String> = ["worker", "enqueue", "ingest"]
         .into_iter()
         .flat_map(|name| {
             environment(service(&compose, name))
@@ -351,6 +351,61 @@ fn compose_uses_only_variables_the_code_reads() {
         unknown.is_empty(),
         "variables the code never reads: {unknown:?}; known: {known:?}"
     );
+}
+
+#[test]
+fn compose_ingest_watches_a_mounted_feeds_file_and_feeds_the_workers_queue() {
+    // Arrange
+    let compose = compose();
+    let worker = service(&compose, "worker");
+    let ingest = service(&compose, "ingest");
+
+    // Act
+    let command = command_words(ingest);
+    let feeds = env_value(ingest, "REWRITER_FEEDS");
+    let mounts = volumes(ingest);
+
+    // Assert
+    assert_eq!(command, ["ingest", "--watch"]);
+    assert!(rewriter::cli::COMMANDS.contains(&"ingest"));
+    for key in ["AMQP_URL", "REWRITER_QUEUE", "REWRITER_OUT"] {
+        assert_eq!(
+            env_value(ingest, key),
+            env_value(worker, key),
+            "the ingester must publish where the workers consume and keep its state beside \
+             their archive ({key})"
+        );
+    }
+    assert!(
+        mounts
+            .iter()
+            .any(|(source, target)| source == "./feeds.toml" && *target == feeds),
+        "REWRITER_FEEDS ({feeds}) must be the host's ./feeds.toml by default, found {mounts:?}"
+    );
+    let out = env_value(ingest, "REWRITER_OUT");
+    assert!(
+        mounts
+            .iter()
+            .any(|(source, target)| source == "./content" && *target == out),
+        "the state under REWRITER_OUT must be the workers' ./content, found {mounts:?}"
+    );
+    let health = ingest.get("healthcheck").and_then(|h| h.get("test"));
+    assert_eq!(
+        health
+            .and_then(Yaml::as_sequence)
+            .map(|t| t.iter().map(yaml_scalar).collect::<Vec<_>>()),
+        Some(vec![
+            "CMD".to_owned(),
+            "rewriter".to_owned(),
+            "health".to_owned()
+        ])
+    );
+    assert!(
+        repo_path("feeds.example.toml").exists(),
+        "the example feeds file the compose comment points at"
+    );
+    rewriter::ingest::feeds::parse("feeds.example.toml", &read("feeds.example.toml"))
+        .expect("the example feeds file is valid");
 }
 
 #[test]

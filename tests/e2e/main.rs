@@ -18,6 +18,8 @@ mod enqueue;
 mod eval;
 /// Faults: dead letters and their requeue, SIGKILL mid-batch, broker-side disconnects.
 mod faults;
+/// `rewriter ingest`: feeds from a local HTTP server into jobs, each item once.
+mod ingest;
 /// The LLM client against misbehaving servers: retries, re-asks, drafts, dead letters.
 mod llm;
 /// `/metrics`, `/healthz`, `/readyz`; token cost; rate-limit pacing and provider headers.

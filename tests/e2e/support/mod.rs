@@ -3,6 +3,7 @@
 
 pub mod contract;
 pub mod fake_llm;
+pub mod feed_server;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
@@ -292,6 +293,23 @@ impl TestEnv {
                 .is_some_and(|n| !n.starts_with('.'))
         });
         files
+    }
+
+    /// Takes every job from the jobs queue (they are gone after), each validated as a worker
+    /// would validate it.
+    pub async fn take_jobs(&self) -> Vec<rewriter::job::Job> {
+        let conn = connect().await;
+        let channel = conn.create_channel().await.unwrap();
+        let mut jobs = Vec::new();
+        while let Some(msg) = channel
+            .basic_get(self.queue.as_str().into(), BasicGetOptions { no_ack: true })
+            .await
+            .unwrap()
+        {
+            jobs.push(rewriter::job::Job::from_json(&msg.delivery.data).expect("a valid job"));
+        }
+        let _ = conn.close(200, "bye".into()).await;
+        jobs
     }
 
     /// Every file under the output folder, sorted.
