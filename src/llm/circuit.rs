@@ -22,7 +22,7 @@
 //! that times out while the server answers others, stays the job's problem (`llm` decides).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use secrecy::{ExposeSecret, SecretString};
@@ -116,6 +116,9 @@ struct Inner {
     answers: AtomicU64,
     /// How many probe waits have doubled; kept through a half-open close.
     level: AtomicU32,
+    /// Closed by a probe and no request completed since: opening again is the same outage,
+    /// which the log already told.
+    half_open: AtomicBool,
     prober: Prober,
     metrics: Arc<Metrics>,
 }
@@ -137,6 +140,7 @@ impl Circuit {
                 failures: AtomicU32::new(0),
                 answers: AtomicU64::new(0),
                 level: AtomicU32::new(0),
+                half_open: AtomicBool::new(false),
                 prober,
                 metrics,
             }),
@@ -179,6 +183,7 @@ impl Circuit {
     /// The server completed a request: it is up, and the probe interval starts over.
     pub(crate) fn completed(&self) {
         self.inner.level.store(0, Ordering::Relaxed);
+        self.inner.half_open.store(false, Ordering::Relaxed);
         self.answered();
     }
 
@@ -210,10 +215,14 @@ impl Circuit {
             true
         });
         if opened {
-            tracing::warn!(
-                %reason,
-                "the LLM is unreachable: no new requests, jobs wait for it; probing until it answers"
-            );
+            if self.inner.half_open.load(Ordering::Relaxed) {
+                tracing::debug!(%reason, "the LLM answered a probe but still fails requests");
+            } else {
+                tracing::warn!(
+                    %reason,
+                    "the LLM is unreachable: no new requests, jobs wait for it; probing until it answers"
+                );
+            }
             tokio::spawn(probe_until_answered(self.clone()));
         }
     }
@@ -235,11 +244,14 @@ impl Circuit {
             .failures
             .store(threshold.saturating_sub(1), Ordering::Relaxed);
         let open_for = self.inner.metrics.llm_circuit_closed();
+        let again = self.inner.half_open.swap(true, Ordering::Relaxed);
         self.inner.open.send_replace(false);
-        tracing::info!(
-            open_secs = open_for.map_or(0, |d| d.as_secs()),
-            "the LLM answers again: jobs resume"
-        );
+        let open_secs = open_for.map_or(0, |d| d.as_secs());
+        if again {
+            tracing::debug!(open_secs, "the LLM answered a probe again: trying requests");
+        } else {
+            tracing::info!(open_secs, "the LLM answers again: jobs resume");
+        }
     }
 
     /// The wait before probe number `level` (from 0): doubling from the minimum, capped,

@@ -222,6 +222,28 @@ async fn a_worker_started_while_the_llm_is_away_is_not_ready_and_takes_no_job_un
 }
 
 #[tokio::test]
+async fn a_rate_limit_that_outlasts_a_jobs_retries_holds_the_job_instead_of_dead_lettering_it() {
+    // Arrange: 429 with `Retry-After: 1` to every request
+    let mut env = TestEnv::new().await;
+    short_outage_settings(&mut env);
+    env.llm.set_fault_rate(1.0, vec![Fault::RateLimited]);
+    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+
+    // Act
+    let error = pipeline.rewrite(&job("busy1")).await.unwrap_err();
+
+    // Assert
+    assert!(
+        matches!(error, JobError::Llm(LlmError::Unavailable { .. })),
+        "{error}"
+    );
+    assert_eq!(error.disposition(), Disposition::WaitForLlm);
+    assert!(error.to_string().contains("HTTP 429"), "{error}");
+    assert_eq!(env.llm.requests(), 2);
+    assert!(pipeline.llm().circuit().is_open());
+}
+
+#[tokio::test]
 async fn a_context_overflow_is_the_jobs_problem_at_once_even_as_a_500() {
     // Arrange: llama.cpp's words for a generation that ran out of context
     let mut env = TestEnv::new().await;
