@@ -543,7 +543,7 @@ impl LlmClient {
                     if answering {
                         timeouts += 1;
                         let reason = format!(
-                            "the request timed out after {secs}s {timeouts} times while the server answered others"
+                            "no answer within {secs}s, try {timeouts} of {TIMEOUTS_WHILE_ANSWERING}, while the server answered others"
                         );
                         if timeouts >= TIMEOUTS_WHILE_ANSWERING {
                             tracing::warn!(call = %call.spec.name, model, attempt, %reason, "LLM call failed");
