@@ -32,6 +32,11 @@ pub const ENV_VARS: &[&str] = &[
     "REWRITER_LLM_MAX_ATTEMPTS",
     "REWRITER_LLM_RPM",
     "REWRITER_LLM_TPM",
+    "REWRITER_LLM_CIRCUIT_FAILURES",
+    "REWRITER_LLM_PROBE_MIN",
+    "REWRITER_LLM_PROBE_MAX",
+    "REWRITER_LLM_HOLD_MAX",
+    "REWRITER_LLM_OUTAGE_MAX",
     "REWRITER_PRICES",
     "REWRITER_METRICS_ADDR",
     "REWRITER_SHUTDOWN_GRACE_SECS",
@@ -75,6 +80,41 @@ pub struct LlmSettings {
     pub limits: Limits,
     /// USD per million tokens, per model (`REWRITER_PRICES`).
     pub prices: PriceTable,
+    /// When the LLM counts as down, how it is watched, and how long work waits for it.
+    pub outage: OutageSettings,
+}
+
+/// The LLM's circuit breaker and how long jobs wait through an outage.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OutageSettings {
+    /// Dependency failures in a row (refused, unreachable, timed out with the server silent,
+    /// 5xx, 429), across all of a process's requests with no answer between them, that open
+    /// the circuit (`REWRITER_LLM_CIRCUIT_FAILURES`).
+    pub failures_to_open: u32,
+    /// The first wait before probing an open circuit; it doubles up to `probe_max`, each
+    /// wait drawn at random between its half and itself (`REWRITER_LLM_PROBE_MIN`).
+    pub probe_min: Duration,
+    /// `REWRITER_LLM_PROBE_MAX`.
+    pub probe_max: Duration,
+    /// How long a worker holds one delivery for an outage before it puts a fresh copy at the
+    /// tail of the queue and acks the original (`REWRITER_LLM_HOLD_MAX`): under RabbitMQ's
+    /// 30-minute consumer timeout, which would close the channel and count a redelivery.
+    pub hold_max: Duration,
+    /// How long `rewriter rewrite` waits for the LLM to come back before it gives up
+    /// (`REWRITER_LLM_OUTAGE_MAX`).
+    pub give_up_after: Duration,
+}
+
+impl Default for OutageSettings {
+    fn default() -> Self {
+        Self {
+            failures_to_open: 5,
+            probe_min: Duration::from_secs(1),
+            probe_max: Duration::from_secs(60),
+            hold_max: Duration::from_secs(10 * 60),
+            give_up_after: Duration::from_secs(60 * 60),
+        }
+    }
 }
 
 /// What to do with an answer that states figures, dates, tickers or names the news item does
@@ -208,6 +248,30 @@ impl Settings {
                 problem: e.to_string(),
             }
         })?;
+        let duration = |var: &'static str, default: Duration| -> Result<Duration, ConfigError> {
+            get(var).map_or(Ok(default), |v| {
+                parse_duration(v).ok_or_else(|| ConfigError::Invalid {
+                    var,
+                    problem: format!(
+                        "{v:?} is not a duration such as 1h, 10m, 30s, 500ms (a bare number is seconds)"
+                    ),
+                })
+            })
+        };
+        let defaults = OutageSettings::default();
+        let probe_min =
+            duration("REWRITER_LLM_PROBE_MIN", defaults.probe_min)?.max(Duration::from_millis(10));
+        let outage = OutageSettings {
+            failures_to_open: parse_u32(
+                "REWRITER_LLM_CIRCUIT_FAILURES",
+                defaults.failures_to_open,
+            )?
+            .max(1),
+            probe_min,
+            probe_max: duration("REWRITER_LLM_PROBE_MAX", defaults.probe_max)?.max(probe_min),
+            hold_max: duration("REWRITER_LLM_HOLD_MAX", defaults.hold_max)?,
+            give_up_after: duration("REWRITER_LLM_OUTAGE_MAX", defaults.give_up_after)?,
+        };
         let metrics_addr = get("REWRITER_METRICS_ADDR")
             .map(|v| {
                 v.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
@@ -234,6 +298,7 @@ impl Settings {
                 max_reasks: 2,
                 limits,
                 prices,
+                outage,
             },
             out_dir: PathBuf::from(get("REWRITER_OUT").unwrap_or("./content")),
             prompts_dir: PathBuf::from(get("REWRITER_PROMPTS").unwrap_or("./prompts")),
@@ -277,6 +342,23 @@ fn read_file(path: PathBuf) -> Result<HashMap<String, String>, ConfigError> {
         out.insert(name, value);
     }
     Ok(out)
+}
+
+/// `1h`, `10m`, `30s`, `500ms`, or a bare number of seconds; whole numbers only.
+fn parse_duration(text: &str) -> Option<Duration> {
+    let text = text.trim();
+    let split = text
+        .find(|c: char| !c.is_ascii_digit())
+        .unwrap_or(text.len());
+    let (number, unit) = text.split_at(split);
+    let n: u64 = number.parse().ok()?;
+    match unit.trim() {
+        "" | "s" => Some(Duration::from_secs(n)),
+        "ms" => Some(Duration::from_millis(n)),
+        "m" => n.checked_mul(60).map(Duration::from_secs),
+        "h" => n.checked_mul(3600).map(Duration::from_secs),
+        _ => None,
+    }
 }
 
 /// A URL with any password replaced by `***`, for logs and errors.
@@ -365,6 +447,34 @@ mod tests {
         ] {
             let err = Settings::from_map(&vars(&[(var, bad)])).unwrap_err();
             assert!(err.to_string().starts_with(var), "{err}");
+        }
+    }
+
+    #[test]
+    fn outage_settings_read_durations_with_units() {
+        let s = Settings::from_map(&vars(&[
+            ("REWRITER_LLM_PROBE_MIN", "250ms"),
+            ("REWRITER_LLM_PROBE_MAX", "2m"),
+            ("REWRITER_LLM_HOLD_MAX", "90"),
+            ("REWRITER_LLM_OUTAGE_MAX", "2h"),
+            ("REWRITER_LLM_CIRCUIT_FAILURES", "3"),
+        ]))
+        .unwrap();
+        let o = s.llm.outage;
+        assert_eq!(o.probe_min, Duration::from_millis(250));
+        assert_eq!(o.probe_max, Duration::from_secs(120));
+        assert_eq!(o.hold_max, Duration::from_secs(90));
+        assert_eq!(o.give_up_after, Duration::from_secs(7200));
+        assert_eq!(o.failures_to_open, 3);
+        let defaults = Settings::from_map(&HashMap::new()).unwrap().llm.outage;
+        assert_eq!(defaults, OutageSettings::default());
+        assert_eq!(defaults.give_up_after, Duration::from_secs(3600));
+        for bad in ["an hour", "1.5h", "-1s", "10 parsecs"] {
+            let err = Settings::from_map(&vars(&[("REWRITER_LLM_OUTAGE_MAX", bad)])).unwrap_err();
+            assert!(
+                err.to_string().starts_with("REWRITER_LLM_OUTAGE_MAX"),
+                "{err}"
+            );
         }
     }
 

@@ -7,7 +7,8 @@
 //!
 //! * `/healthz`: 200 while the process serves requests (liveness).
 //! * `/readyz`: 200 when the worker is connected to the broker and consuming with its prompts
-//!   loaded; 503 with the failing checks otherwise (while connecting, reconnecting, stopping).
+//!   loaded, and its LLM answers; 503 with the failing checks otherwise (while connecting,
+//!   reconnecting, stopping; `llm: unreachable since …` while the LLM's circuit is open).
 //! * `/metrics`: [`Metrics::render`].
 //!
 //! [`get`] is the matching client (`rewriter health`, the tests, the benchmark).
@@ -45,10 +46,15 @@ pub struct Health {
 
 impl Health {
     /// The failing readiness checks; empty when ready.
-    pub fn not_ready(&self) -> Vec<&'static str> {
+    pub fn not_ready(&self) -> Vec<String> {
         let mut failing = Vec::new();
         if !self.metrics.broker_connected() {
-            failing.push("broker: not connected");
+            failing.push("broker: not connected".to_owned());
+        }
+        if let Some(outage) = self.metrics.llm_outage() {
+            let since = chrono::DateTime::<chrono::Utc>::from(outage.since)
+                .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
+            failing.push(format!("llm: unreachable since {since}: {}", outage.reason));
         }
         failing
     }
@@ -144,7 +150,10 @@ fn respond(head: &[u8], health: &Health) -> Vec<u8> {
         "/readyz" => {
             let failing = health.not_ready();
             if failing.is_empty() {
-                let body = format!("ready\nbroker: connected\nprompts: {}\n", health.prompts);
+                let body = format!(
+                    "ready\nbroker: connected\nllm: answering\nprompts: {}\n",
+                    health.prompts
+                );
                 response(200, "text/plain", &body, head_only)
             } else {
                 let body = format!("not ready\n{}\n", failing.join("\n"));
@@ -246,6 +255,28 @@ mod tests {
         let not = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &health(false)));
         assert!(not.starts_with("HTTP/1.1 503 "), "{not}");
         assert!(not.contains("broker: not connected"), "{not}");
+    }
+
+    #[test]
+    fn an_open_llm_circuit_makes_the_worker_not_ready_but_alive_and_says_since_when() {
+        let h = health(true);
+        h.metrics.llm_circuit_opened(
+            std::time::UNIX_EPOCH + Duration::from_secs(1_765_000_000),
+            "could not connect: connection refused",
+        );
+        let not = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &h));
+        assert!(not.starts_with("HTTP/1.1 503 "), "{not}");
+        assert!(
+            not.contains(
+                "llm: unreachable since 2025-12-06T05:46:40Z: could not connect: connection refused"
+            ),
+            "{not}"
+        );
+        let live = text(respond(b"GET /healthz HTTP/1.1\r\n\r\n", &h));
+        assert!(live.starts_with("HTTP/1.1 200 OK\r\n"), "{live}");
+        h.metrics.llm_circuit_closed();
+        let ready = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &h));
+        assert!(ready.starts_with("HTTP/1.1 200 OK\r\n"), "{ready}");
     }
 
     #[test]

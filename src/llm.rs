@@ -10,6 +10,16 @@
 //!   to `max_attempts` per model and never past the job's deadline; then the next fallback
 //!   model is tried. A 429 also pauses every task of this client (a shared gate), so the
 //!   worker as a whole slows down instead of hammering the provider;
+//! * **the server being away** is not the job's failure: failures of the dependency feed the
+//!   shared [`circuit`], and a job whose retries found the server silent throughout, or that
+//!   meets the circuit open, fails with [`LlmError::Unavailable`], which callers answer by
+//!   waiting for the circuit to close. A request that keeps timing out while the server
+//!   answers others (or a probe) is the job's: it gets [`TIMEOUTS_WHILE_ANSWERING`] tries a
+//!   model;
+//! * **the request itself cannot be served** (its prompt and `max_tokens` exceed the model's
+//!   context, in the words of OpenAI, vLLM, llama.cpp or Ollama, whatever the status): asked
+//!   again at once with a `max_tokens` that fits when the server says how much room there is,
+//!   else of the next fallback model, else refused;
 //! * **invalid answers** (cut off at the token limit, not JSON, breaking the schema or the
 //!   article rules) are asked for again, naming what was wrong, `max_reasks` times;
 //! * **fatal** answers (401, 403, 404: a wrong key, model or URL) are not retried at all.
@@ -21,6 +31,7 @@
 //! configured and announced by the provider's `x-ratelimit-*` headers), and is counted and
 //! timed in [`Metrics`].
 
+pub mod circuit;
 pub mod pacer;
 
 use std::borrow::Cow;
@@ -40,10 +51,15 @@ use crate::article::review::Verdict;
 use crate::config::{LlmSettings, safe_url};
 use crate::metrics::{Metrics, RequestResult};
 use crate::prompts::{PromptSet, RenderedCall};
+use circuit::{Circuit, Probe, Prober};
 use pacer::{Pacer, RateLimitHeaders};
 
 /// How much of a failing body or a rejected answer is kept for messages.
 const SNIPPET_CHARS: usize = 300;
+
+/// Tries a model gets for one call when its requests time out while the server answers
+/// others: a prompt the model cannot finish in time will not finish on the tenth try either.
+pub const TIMEOUTS_WHILE_ANSWERING: u32 = 2;
 
 /// Why a call failed, split by what the caller must do.
 #[derive(Debug, thiserror::Error)]
@@ -62,9 +78,17 @@ pub enum LlmError {
         asks: u32,
         problems: String,
     },
-    /// The server refused this request for good (400, 422: too long, unsupported schema).
+    /// The server refused this request for good (400, 422: unsupported schema; any status
+    /// saying the request exceeds the model's context, then `too_long`).
     #[error("call {call}: the LLM refused the request: {reason}")]
-    Rejected { call: String, reason: String },
+    Rejected {
+        call: String,
+        reason: String,
+        too_long: bool,
+    },
+    /// The LLM is not answering at all (its circuit is open): not the job's failure.
+    #[error("call {call}: the LLM is unreachable ({reason}); the job waits for it")]
+    Unavailable { call: String, reason: String },
     /// Misconfiguration that no retry can fix (401, 403, 404).
     #[error(
         "the LLM at {base_url} answered {status}: {reason}; check OPENAI_BASE_URL, OPENAI_API_KEY and the model"
@@ -129,15 +153,33 @@ struct HttpFailure {
 }
 
 enum Failure {
-    Transient {
+    /// The server did not serve the request, for reasons that say nothing about the request:
+    /// refused, unreachable, dropped, 5xx, 429, 408.
+    Dependency {
         reason: String,
         retry_after: Option<Duration>,
         rate_limited: bool,
     },
-    Rejected(String),
+    /// No answer within the request timeout: the server's failure or the request's.
+    TimedOut,
+    /// The server answered, but not with a chat completion.
+    Garbled(String),
+    Rejected {
+        reason: String,
+        too_long: bool,
+    },
     Fatal {
         status: u16,
         reason: String,
+    },
+}
+
+/// How [`LlmClient::send_with_retries`] failed.
+enum SendError {
+    Llm(LlmError),
+    /// Every attempt failed on the dependency and the server answered nobody meanwhile.
+    Silent {
+        last: String,
     },
 }
 
@@ -148,6 +190,8 @@ pub struct LlmClient {
     settings: LlmSettings,
     /// Every task's turn to send: rate limits, provider headers, 429 holds.
     pacer: Pacer,
+    /// Whether the server answers at all; shared by every task.
+    circuit: Circuit,
     metrics: Arc<Metrics>,
 }
 
@@ -173,6 +217,16 @@ impl LlmClient {
             config = config.with_api_key(key.expose_secret());
         }
         let pacer = Pacer::new(settings.limits);
+        let circuit = Circuit::new(
+            settings.outage,
+            Prober::new(
+                http.clone(),
+                &settings.base_url,
+                settings.api_key.clone(),
+                settings.request_timeout,
+            ),
+            Arc::clone(&metrics),
+        );
         let observer = pacer.clone();
         let transport = tower::service_fn(move |factory: HttpRequestFactory| {
             let http = http.clone();
@@ -208,8 +262,52 @@ impl LlmClient {
             client,
             settings: settings.clone(),
             pacer,
+            circuit,
             metrics,
         })
+    }
+
+    /// The circuit breaker: whether the LLM answers, and a way to wait until it does.
+    pub fn circuit(&self) -> &Circuit {
+        &self.circuit
+    }
+
+    /// Checks that the server answers at all (one probe). A 401 or 403 is
+    /// [`LlmError::Fatal`]; no answer opens the circuit (logged, probed until it answers) and is
+    /// not an error: the caller waits for [`Circuit::closed`].
+    pub async fn check(&self) -> Result<(), LlmError> {
+        match self.circuit.probe().await {
+            Probe::Answered {
+                status: status @ (401 | 403),
+                body,
+            } => Err(LlmError::Fatal {
+                base_url: safe_url(&self.settings.base_url),
+                status,
+                reason: body,
+            }),
+            Probe::Answered { .. } => Ok(()),
+            Probe::Down(reason) => {
+                self.circuit.open(&reason);
+                Ok(())
+            }
+        }
+    }
+
+    fn unavailable(&self, call: &RenderedCall) -> LlmError {
+        LlmError::Unavailable {
+            call: call.spec.name.clone(),
+            reason: self.circuit.outage().map_or_else(
+                || "its circuit is open".to_owned(),
+                |o| {
+                    format!(
+                        "since {}: {}",
+                        chrono::DateTime::<chrono::Utc>::from(o.since)
+                            .to_rfc3339_opts(chrono::SecondsFormat::Secs, true),
+                        o.reason
+                    )
+                },
+            ),
+        }
     }
 
     /// The model calls of `set` go to: `REWRITER_MODEL`, else the set's.
@@ -242,23 +340,49 @@ impl LlmClient {
         let mut model_index = 0;
         let mut flawed: Option<(Value, Vec<String>, String)> = None;
         let mut last_problems = String::new();
+        let mut max_tokens = call.spec.max_tokens;
         let asks = self.settings.max_reasks + 1;
         for ask in 1..=asks {
             let (reply, model) = loop {
                 let model = &models[model_index];
-                let request = ChatRequest::new(set, call, model, &user);
-                match self
+                let request = ChatRequest::new(set, call, model, &user, max_tokens);
+                let failed = match self
                     .send_with_retries(&request, call, deadline, &mut requests, &mut waiting)
                     .await
                 {
                     Ok(reply) => break (reply, model.clone()),
-                    Err(LlmError::Exhausted { .. })
-                        if model_index + 1 < models.len() && Instant::now() < deadline =>
+                    Err(failed) => failed,
+                };
+                let fallback = model_index + 1 < models.len() && Instant::now() < deadline;
+                match failed {
+                    SendError::Llm(LlmError::Rejected {
+                        ref reason,
+                        too_long: true,
+                        ..
+                    }) if room_for_completion(reason)
+                        .is_some_and(|room| room < max_tokens && room >= max_tokens / 4) =>
+                    {
+                        let room = room_for_completion(reason).unwrap_or(max_tokens);
+                        tracing::warn!(call = %call.spec.name, %model, from = max_tokens, to = room, "the request exceeds the context; asking again with fewer tokens for the answer");
+                        max_tokens = room;
+                    }
+                    SendError::Llm(
+                        LlmError::Exhausted { .. } | LlmError::Rejected { too_long: true, .. },
+                    )
+                    | SendError::Silent { .. }
+                        if fallback =>
                     {
                         tracing::warn!(call = %call.spec.name, from = %model, to = %models[model_index + 1], "switching to the fallback model");
                         model_index += 1;
+                        max_tokens = call.spec.max_tokens;
                     }
-                    Err(e) => return Err(e),
+                    SendError::Silent { last } => {
+                        // Its retries found the server answering nobody: an outage, whatever
+                        // the count of failures in a row says.
+                        self.circuit.open(&last);
+                        return Err(self.unavailable(call));
+                    }
+                    SendError::Llm(e) => return Err(e),
                 }
             };
             usage += reply.usage;
@@ -330,12 +454,16 @@ impl LlmClient {
         deadline: Instant,
         requests: &mut u32,
         waiting: &mut Duration,
-    ) -> Result<Reply, LlmError> {
+    ) -> Result<Reply, SendError> {
         let model = request.model;
         let prompt_chars: usize = request.messages.iter().map(|m| m.content.len()).sum();
-        let estimate = pacer::estimate_tokens(prompt_chars, call.spec.max_tokens);
+        let estimate = pacer::estimate_tokens(prompt_chars, request.max_completion_tokens);
         let mut attempt = 0;
+        let mut timeouts = 0;
         loop {
+            if self.circuit.is_open() {
+                return Err(SendError::Llm(self.unavailable(call)));
+            }
             attempt += 1;
             let permit = self.pacer.acquire(estimate).await;
             if !permit.waited.is_zero() {
@@ -343,6 +471,9 @@ impl LlmClient {
                 *waiting += permit.waited;
             }
             *requests += 1;
+            // Whether the server answered anyone while this request failed tells an outage
+            // (nobody) from this request's trouble.
+            let answers_at_send = self.circuit.answers();
             let started = Instant::now();
             let result = self
                 .client
@@ -354,6 +485,7 @@ impl LlmClient {
             let failure = match result {
                 Ok(wire) => match wire.into_reply() {
                     Ok(reply) => {
+                        self.circuit.completed();
                         self.metrics.llm_request(RequestResult::Ok, took);
                         // Providers count the estimate when they admit a request
                         // (OpenAI: max_tokens and the prompt's length), so usage below it is
@@ -364,44 +496,82 @@ impl LlmClient {
                         tracing::debug!(call = %call.spec.name, model, attempt, elapsed_ms = took.as_millis() as u64, "LLM answered");
                         return Ok(reply);
                     }
-                    Err(reason) => Failure::Transient {
-                        reason,
-                        retry_after: None,
-                        rate_limited: false,
-                    },
+                    Err(reason) => Failure::Garbled(reason),
                 },
                 Err(e) => classify(e),
             };
             self.metrics.llm_request(
                 match &failure {
-                    Failure::Transient {
+                    Failure::Dependency {
                         rate_limited: true, ..
                     } => RequestResult::RateLimited,
-                    Failure::Transient { .. } => RequestResult::Failed,
-                    Failure::Rejected(_) | Failure::Fatal { .. } => RequestResult::Refused,
+                    Failure::Dependency { .. } | Failure::TimedOut | Failure::Garbled(_) => {
+                        RequestResult::Failed
+                    }
+                    Failure::Rejected { .. } | Failure::Fatal { .. } => RequestResult::Refused,
                 },
                 took,
             );
-            let (reason, retry_after) = match failure {
+            let exhausted = |attempts: u32, last: String| {
+                SendError::Llm(LlmError::Exhausted {
+                    call: call.spec.name.clone(),
+                    attempts,
+                    last,
+                })
+            };
+            // (reason, Retry-After, whether the dependency failed)
+            let (reason, retry_after, dependency) = match failure {
                 Failure::Fatal { status, reason } => {
-                    return Err(LlmError::Fatal {
+                    return Err(SendError::Llm(LlmError::Fatal {
                         base_url: safe_url(&self.settings.base_url),
                         status,
                         reason,
-                    });
+                    }));
                 }
-                Failure::Rejected(reason) => {
-                    return Err(LlmError::Rejected {
+                Failure::Rejected { reason, too_long } => {
+                    self.circuit.answered();
+                    return Err(SendError::Llm(LlmError::Rejected {
                         call: call.spec.name.clone(),
                         reason,
-                    });
+                        too_long,
+                    }));
                 }
-                Failure::Transient {
+                Failure::Garbled(reason) => {
+                    self.circuit.answered();
+                    (reason, None, false)
+                }
+                Failure::TimedOut => {
+                    let answering = self.circuit.answered_since(answers_at_send)
+                        || matches!(self.circuit.probe().await, Probe::Answered { .. });
+                    let secs = self.settings.request_timeout.as_secs();
+                    if answering {
+                        timeouts += 1;
+                        let reason = format!(
+                            "no answer within {secs}s, try {timeouts} of {TIMEOUTS_WHILE_ANSWERING}, while the server answered others"
+                        );
+                        if timeouts >= TIMEOUTS_WHILE_ANSWERING {
+                            tracing::warn!(call = %call.spec.name, model, attempt, %reason, "LLM call failed");
+                            return Err(exhausted(attempt, reason));
+                        }
+                        (reason, None, false)
+                    } else {
+                        (
+                            format!("no answer within {secs}s, nor to a probe"),
+                            None,
+                            true,
+                        )
+                    }
+                }
+                Failure::Dependency {
                     reason,
                     retry_after,
                     ..
-                } => (reason, retry_after),
+                } => (reason, retry_after, true),
             };
+            if dependency && self.circuit.failed(&reason) {
+                tracing::debug!(call = %call.spec.name, model, attempt, %reason, "LLM call failed; the circuit is open");
+                return Err(SendError::Llm(self.unavailable(call)));
+            }
             let delay = self.backoff(attempt, retry_after);
             if retry_after.is_some() {
                 // Every task holds back, not just this one: the limit is the provider's.
@@ -410,13 +580,18 @@ impl LlmClient {
             let out_of_time = Instant::now() + delay >= deadline;
             tracing::warn!(call = %call.spec.name, model, attempt, retry_in_ms = delay.as_millis() as u64, %reason, "LLM call failed");
             if attempt >= self.settings.max_attempts || out_of_time {
-                return Err(LlmError::Exhausted {
-                    call: call.spec.name.clone(),
-                    attempts: attempt,
-                    last: reason,
-                });
+                // Since the last attempt was sent, not the first: requests in flight when an
+                // outage begins are still answered after this call's first failure.
+                if dependency && !self.circuit.answered_since(answers_at_send) {
+                    return Err(SendError::Silent { last: reason });
+                }
+                return Err(exhausted(attempt, reason));
             }
-            tokio::time::sleep(delay).await;
+            // Woken early when the circuit opens meanwhile: the loop then stops at its top.
+            tokio::select! {
+                () = tokio::time::sleep(delay) => {}
+                () = self.circuit.opened() => {}
+            }
             *waiting += delay;
         }
     }
@@ -484,7 +659,13 @@ impl Content<'_> {
 }
 
 impl<'a> ChatRequest<'a> {
-    fn new(set: &'a PromptSet, call: &'a RenderedCall, model: &'a str, user: &'a str) -> Self {
+    fn new(
+        set: &'a PromptSet,
+        call: &'a RenderedCall,
+        model: &'a str,
+        user: &'a str,
+        max_tokens: u32,
+    ) -> Self {
         let s = &set.sampling;
         Self {
             model,
@@ -503,7 +684,7 @@ impl<'a> ChatRequest<'a> {
             frequency_penalty: s.frequency_penalty,
             presence_penalty: s.presence_penalty,
             seed: s.seed,
-            max_completion_tokens: call.spec.max_tokens,
+            max_completion_tokens: max_tokens,
             response_format: &call.spec.response_format,
         }
     }
@@ -570,28 +751,35 @@ fn classify(error: OpenAIError) -> Failure {
             Ok(http) => {
                 let reason = format!("HTTP {}: {}", http.status, http.body);
                 match http.status {
-                    408 | 409 | 425 | 429 | 500..=599 => Failure::Transient {
-                        reason,
-                        retry_after: http.retry_after,
-                        rate_limited: http.status == 429,
-                    },
                     401 | 403 | 404 => Failure::Fatal {
                         status: http.status,
                         reason: http.body,
                     },
-                    _ => Failure::Rejected(reason),
+                    // Before the status: llama.cpp says it with a 500.
+                    _ if exceeds_context(&http.body) => Failure::Rejected {
+                        reason,
+                        too_long: true,
+                    },
+                    408 | 409 | 425 | 429 | 500..=599 => Failure::Dependency {
+                        reason,
+                        retry_after: http.retry_after,
+                        rate_limited: http.status == 429,
+                    },
+                    _ => Failure::Rejected {
+                        reason,
+                        too_long: false,
+                    },
                 }
             }
-            Err(other) => Failure::Transient {
+            Err(other) => Failure::Dependency {
                 reason: other.to_string(),
                 retry_after: None,
                 rate_limited: false,
             },
         },
-        OpenAIError::Reqwest(e) => Failure::Transient {
-            reason: if e.is_timeout() {
-                "the request timed out".to_owned()
-            } else if e.is_connect() {
+        OpenAIError::Reqwest(e) if e.is_timeout() => Failure::TimedOut,
+        OpenAIError::Reqwest(e) => Failure::Dependency {
+            reason: if e.is_connect() {
                 format!("could not connect: {}", error_chain(&e))
             } else {
                 format!("the connection failed: {}", error_chain(&e))
@@ -599,17 +787,62 @@ fn classify(error: OpenAIError) -> Failure {
             retry_after: None,
             rate_limited: false,
         },
-        OpenAIError::JSONDeserialize(e, _) => Failure::Transient {
-            reason: format!("the response is not a chat completion: {e}"),
-            retry_after: None,
-            rate_limited: false,
-        },
-        other => Failure::Transient {
+        OpenAIError::JSONDeserialize(e, _) => {
+            Failure::Garbled(format!("the response is not a chat completion: {e}"))
+        }
+        other => Failure::Dependency {
             reason: other.to_string(),
             retry_after: None,
             rate_limited: false,
         },
     }
+}
+
+/// Whether an error message says the request does not fit the model's context, in the words
+/// of OpenAI ("maximum context length", code `context_length_exceeded`), vLLM (the same),
+/// llama.cpp ("exceeds the available context size", "Context size has been exceeded") or
+/// Ollama ("exceeds the context length", "prompt too long").
+fn exceeds_context(message: &str) -> bool {
+    let m = message.to_lowercase();
+    let about_context = ["context length", "context size", "context window", "n_ctx"]
+        .iter()
+        .any(|w| m.contains(w));
+    m.contains("context_length_exceeded")
+        || m.contains("prompt too long")
+        || m.contains("prompt is too long")
+        || (about_context && (m.contains("exceed") || m.contains("maximum")))
+}
+
+/// How many tokens an answer has room for, when the error says so: OpenAI's and vLLM's
+/// "maximum context length is N tokens … (M in the messages, …)" or "… your request has M
+/// input tokens".
+fn room_for_completion(message: &str) -> Option<u32> {
+    let number_after = |text: &str, marker: &str| -> Option<u32> {
+        let rest = &text[text.find(marker)? + marker.len()..];
+        let digits: String = rest
+            .trim_start()
+            .chars()
+            .take_while(char::is_ascii_digit)
+            .collect();
+        digits.parse().ok()
+    };
+    let number_before = |text: &str, marker: &str| -> Option<u32> {
+        let head = &text[..text.find(marker)?];
+        let digits: String = head
+            .trim_end()
+            .chars()
+            .rev()
+            .take_while(char::is_ascii_digit)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .collect();
+        digits.parse().ok()
+    };
+    let context = number_after(message, "maximum context length is")?;
+    let prompt = number_before(message, " in the messages")
+        .or_else(|| number_after(message, "your request has"))?;
+    context.checked_sub(prompt).filter(|room| *room > 0)
 }
 
 fn error_chain(e: &dyn std::error::Error) -> String {
@@ -746,7 +979,13 @@ mod tests {
             ] {
                 set.sampling = sampling;
                 for call in set.render(&headline).unwrap() {
-                    let ours = ChatRequest::new(&set, &call, "model-a", "re-ask: \"quoted\" ✓");
+                    let ours = ChatRequest::new(
+                        &set,
+                        &call,
+                        "model-a",
+                        "re-ask: \"quoted\" ✓",
+                        call.spec.max_tokens,
+                    );
                     let s = &set.sampling;
                     let typed = CreateChatCompletionRequest {
                         model: "model-a".into(),
@@ -802,6 +1041,56 @@ mod tests {
             "model not loaded"
         );
         assert_eq!(error_message("Too Many Requests\n"), "Too Many Requests");
+    }
+
+    #[test]
+    fn context_overflows_are_recognised_in_every_servers_words() {
+        for message in [
+            "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.",
+            "request (3559 tokens) exceeds the available context size (2048 tokens), try increasing it",
+            "Context size has been exceeded.",
+            "the input length exceeds the context length",
+            "prompt too long; exceeded max context length by 12 tokens",
+            "Error code: context_length_exceeded",
+        ] {
+            assert!(exceeds_context(message), "{message}");
+        }
+        for message in [
+            "The server had an error",
+            "Rate limit reached",
+            "model not loaded",
+            "Invalid schema for response_format",
+        ] {
+            assert!(!exceeds_context(message), "{message}");
+        }
+    }
+
+    #[test]
+    fn the_room_left_for_an_answer_is_read_from_the_error_when_it_is_given() {
+        assert_eq!(
+            room_for_completion(
+                "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (3500 in the messages, 1500 in the completion)."
+            ),
+            Some(596)
+        );
+        assert_eq!(
+            room_for_completion(
+                "'max_tokens' or 'max_completion_tokens' is too large: 1000. This model's maximum context length is 2048 tokens and your request has 1500 input tokens (1000 > 2048 - 1500)."
+            ),
+            Some(548)
+        );
+        assert_eq!(
+            room_for_completion(
+                "request (3559 tokens) exceeds the available context size (2048 tokens)"
+            ),
+            None
+        );
+        assert_eq!(
+            room_for_completion(
+                "maximum context length is 100 tokens. However, you requested 300 tokens (200 in the messages, 100 in the completion)"
+            ),
+            None
+        );
     }
 
     #[test]

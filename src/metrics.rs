@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
-use std::time::Duration;
+use std::time::{Duration, Instant, SystemTime};
 
 use crate::job::PromptVersion;
 
@@ -181,6 +181,22 @@ pub fn quantile(bounds: &[f64], counts: &[u64], q: f64) -> Option<f64> {
     bounds.last().copied()
 }
 
+/// The LLM's circuit is open: since when (wall clock, for `/readyz`) and why.
+#[derive(Debug, Clone)]
+pub struct LlmOutage {
+    pub since: SystemTime,
+    pub reason: String,
+    /// The same moment on the monotonic clock, for the time spent open.
+    opened: Instant,
+}
+
+impl LlmOutage {
+    /// How long the circuit has been open.
+    pub fn open_for(&self) -> Duration {
+        self.opened.elapsed()
+    }
+}
+
 /// Every metric of one process.
 #[derive(Debug)]
 pub struct Metrics {
@@ -192,6 +208,11 @@ pub struct Metrics {
     llm_requests: [AtomicU64; 4],
     llm_reasks: AtomicU64,
     pacing_wait_nanos: AtomicU64,
+    llm_outage: Mutex<Option<LlmOutage>>,
+    /// Time the circuit spent open, outages that ended only.
+    llm_open_nanos: AtomicU64,
+    llm_probes: AtomicU64,
+    jobs_parked: AtomicU64,
     pub llm_request_seconds: Histogram,
     pub job_seconds: Histogram,
     /// A job's time minus its time in (and waiting for) LLM requests.
@@ -219,6 +240,10 @@ impl Metrics {
             llm_requests: Default::default(),
             llm_reasks: AtomicU64::new(0),
             pacing_wait_nanos: AtomicU64::new(0),
+            llm_outage: Mutex::new(None),
+            llm_open_nanos: AtomicU64::new(0),
+            llm_probes: AtomicU64::new(0),
+            jobs_parked: AtomicU64::new(0),
             llm_request_seconds: Histogram::new(SLOW_BUCKETS),
             job_seconds: Histogram::new(SLOW_BUCKETS),
             job_overhead_seconds: Histogram::new(FAST_BUCKETS),
@@ -281,6 +306,66 @@ impl Metrics {
     pub fn paced(&self, waited: Duration) {
         let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
         self.pacing_wait_nanos.fetch_add(nanos, Ordering::Relaxed);
+    }
+
+    /// The LLM's circuit opened (`since` is now): `/readyz` says so until it closes.
+    pub fn llm_circuit_opened(&self, since: SystemTime, reason: &str) {
+        let mut outage = self
+            .llm_outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        outage.get_or_insert_with(|| LlmOutage {
+            since,
+            reason: reason.to_owned(),
+            opened: Instant::now(),
+        });
+    }
+
+    /// The LLM's circuit closed; returns how long it was open.
+    pub fn llm_circuit_closed(&self) -> Option<Duration> {
+        let outage = self
+            .llm_outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take()?;
+        let open = outage.opened.elapsed();
+        let nanos = u64::try_from(open.as_nanos()).unwrap_or(u64::MAX);
+        self.llm_open_nanos.fetch_add(nanos, Ordering::Relaxed);
+        Some(open)
+    }
+
+    /// The outage under way, if the circuit is open.
+    pub fn llm_outage(&self) -> Option<LlmOutage> {
+        self.llm_outage
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+    }
+
+    /// Time the circuit has spent open, the current outage included.
+    pub fn llm_open_time(&self) -> Duration {
+        let current = self
+            .llm_outage()
+            .map_or(Duration::ZERO, |o| o.opened.elapsed());
+        Duration::from_nanos(self.llm_open_nanos.load(Ordering::Relaxed)) + current
+    }
+
+    pub fn llm_probed(&self) {
+        self.llm_probes.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Requests sent only to learn whether the LLM answers at all.
+    pub fn llm_probes(&self) -> u64 {
+        self.llm_probes.load(Ordering::Relaxed)
+    }
+
+    pub fn job_parked(&self) {
+        self.jobs_parked.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// Deliveries held through an outage for `REWRITER_LLM_HOLD_MAX` and then put back.
+    pub fn jobs_parked(&self) -> u64 {
+        self.jobs_parked.load(Ordering::Relaxed)
     }
 
     /// Adds one written article's tokens and cost to its prompt version's totals.
@@ -351,8 +436,13 @@ impl Metrics {
             ),
             (
                 "rewriter_ready",
-                "1 when /readyz answers 200: broker connected, prompts loaded.",
+                "1 when /readyz answers 200: broker connected, LLM answering, prompts loaded.",
                 i64::from(ready),
+            ),
+            (
+                "rewriter_llm_circuit_open",
+                "1 while the LLM is unreachable and jobs wait for it (the circuit breaker is open).",
+                i64::from(self.llm_outage().is_some()),
             ),
         ];
         for (name, help, value) in gauges {
@@ -374,6 +464,21 @@ impl Metrics {
                 "rewriter_llm_pacing_wait_seconds_total",
                 "Time requests waited for the rate limits (REWRITER_LLM_RPM/TPM, x-ratelimit-*).",
                 self.pacing_wait_nanos.load(Ordering::Relaxed) as f64 / 1e9,
+            ),
+            (
+                "rewriter_llm_circuit_open_seconds_total",
+                "Time the LLM's circuit breaker has spent open (the LLM unreachable).",
+                self.llm_open_time().as_secs_f64(),
+            ),
+            (
+                "rewriter_llm_probes_total",
+                "Requests sent only to learn whether the LLM answers (open circuit, timeouts, start).",
+                self.llm_probes() as f64,
+            ),
+            (
+                "rewriter_jobs_parked_total",
+                "Jobs held through an LLM outage for REWRITER_LLM_HOLD_MAX, then put back at the tail of the queue.",
+                self.jobs_parked() as f64,
             ),
         ];
         for (name, help, value) in counters {
@@ -606,6 +711,22 @@ mod tests {
         );
         assert!(text.contains("rewriter_llm_cost_usd_total{prompt_version=\"2\"} 0.25\n"));
         assert!(text.contains("rewriter_jobs_total{outcome=\"written\"} 1\n"));
+    }
+
+    #[test]
+    fn an_outage_shows_as_an_open_circuit_and_counts_its_time() {
+        let m = Metrics::new();
+        assert!(m.render(true).contains("rewriter_llm_circuit_open 0\n"));
+        m.llm_circuit_opened(SystemTime::now(), "could not connect");
+        m.llm_circuit_opened(SystemTime::now(), "a later reason is not kept");
+        assert_eq!(m.llm_outage().unwrap().reason, "could not connect");
+        assert!(m.render(false).contains("rewriter_llm_circuit_open 1\n"));
+        std::thread::sleep(Duration::from_millis(5));
+        let open = m.llm_circuit_closed().unwrap();
+        assert!(open >= Duration::from_millis(5));
+        assert!(m.llm_circuit_closed().is_none());
+        assert!(m.render(true).contains("rewriter_llm_circuit_open 0\n"));
+        assert_eq!(m.llm_open_time(), open);
     }
 
     #[test]

@@ -93,6 +93,9 @@ pub enum Disposition {
     Fatal,
     /// Return it to the queue now: it was not started (the worker is stopping).
     Return,
+    /// Keep it and run it again once the LLM answers ([`LlmClient::circuit`]): the LLM is
+    /// unreachable, which says nothing about the job.
+    WaitForLlm,
 }
 
 impl JobError {
@@ -102,6 +105,7 @@ impl JobError {
                 Disposition::DeadLetter
             }
             Self::Llm(LlmError::Fatal { .. } | LlmError::Setup(_)) => Disposition::Fatal,
+            Self::Llm(LlmError::Unavailable { .. }) => Disposition::WaitForLlm,
             Self::Llm(_) => Disposition::DeadLetter,
             Self::Store(_) => Disposition::RetryLater(STORE_RETRY_DELAY),
             Self::Stopping => Disposition::Return,
@@ -158,6 +162,11 @@ impl Pipeline {
 
     pub fn metrics(&self) -> &Arc<Metrics> {
         &self.metrics
+    }
+
+    /// The LLM client, for its circuit breaker and start check.
+    pub fn llm(&self) -> &LlmClient {
+        &self.llm
     }
 
     pub fn prompts(&self) -> &PromptLibrary {

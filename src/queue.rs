@@ -392,6 +392,27 @@ impl Delivery {
         )
     }
 
+    /// Puts a fresh copy of the message at the tail of its queue, waits for the confirm, then
+    /// acks the original: back in the queue without a redelivery, so `x-delivery-limit` does
+    /// not count it (a requeue would). For jobs held through an LLM outage. If the copy is not
+    /// confirmed the original stays unacked; if the ack is lost, the job exists twice, and
+    /// the second is a no-op once the first is written.
+    pub async fn park(&self) -> Result<(), QueueError> {
+        let mut headers = self
+            .inner
+            .properties
+            .headers()
+            .as_ref()
+            .map(|h| h.inner().clone())
+            .unwrap_or_default();
+        headers
+            .retain(|k, _| !k.as_str().starts_with("x-death") && k.as_str() != "x-delivery-count");
+        self.dead
+            .publish(&self.queue, &self.inner.data, FieldTable::from(headers))
+            .await?;
+        settled(self.inner.acker.ack(BasicAckOptions::default()).await?)
+    }
+
     /// Publishes a copy to `<queue>.dead` with the reason, waits for its confirm, then acks
     /// the original. If the copy is not confirmed the original stays unacked (and returns to
     /// the queue when the channel closes): nothing is lost.

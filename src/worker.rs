@@ -10,6 +10,16 @@
 //! refused), requeue now (not started before shutdown), or requeue and stop the worker
 //! (misconfiguration).
 //!
+//! An LLM outage is none of these: the job is held. Its task keeps the delivery unacked
+//! (so the broker counts no redelivery), waits for the LLM client's circuit to close and runs
+//! the job again. Held jobs fill the prefetch window, so the broker sends no more while the
+//! outage lasts. A delivery held for `REWRITER_LLM_HOLD_MAX` (under RabbitMQ's 30-minute
+//! consumer timeout, which would close the channel and count a redelivery of everything on it)
+//! is parked instead: a fresh copy goes to the tail of the queue, then the original is acked
+//! ([`Delivery::park`]), so no outage, however long, brings a job near `x-delivery-limit`. At
+//! start the worker asks the LLM whether it answers ([`crate::llm::LlmClient::check`]): a
+//! rejected key stops it; no answer keeps it from consuming (and not ready) until it answers.
+//!
 //! Shutdown protocol: when `shutdown` completes the consumer is cancelled (no new deliveries),
 //! jobs not yet at the LLM go back to the queue at once, jobs at the LLM get `shutdown_grace`
 //! to finish and be acked, then the connection is closed and the broker returns whatever is
@@ -81,6 +91,7 @@ impl Worker {
     /// answers and the topology can be declared, and opens the metrics endpoint if asked.
     pub async fn build(settings: Settings) -> Result<Self, WorkerError> {
         let pipeline = Pipeline::build(&settings).await?;
+        pipeline.llm().check().await.map_err(JobError::from)?;
         let health = match settings.metrics_addr {
             Some(addr) => Some(HealthServer::bind(addr).await?),
             None => None,
@@ -170,9 +181,20 @@ impl Worker {
         // Kept past the loop: dropping a lapin consumer closes its channel, which would make
         // the acks of the jobs still in flight fail.
         let mut held: Option<(Broker, Consumer)> = None;
+        let circuit = self.pipeline.llm().circuit();
         'connect: loop {
             // Ready (`/readyz`) only while consuming: not while (re)connecting, nor after.
             metrics.set_broker_connected(false);
+            // Jobs taken now would only wait: leave them in the queue for workers that can reach
+            // their LLM. (The circuit logged the outage when it opened.)
+            if circuit.is_open() {
+                tracing::info!("waiting for the LLM to answer before consuming");
+                tokio::select! {
+                    () = &mut shutdown => break 'connect,
+                    () = stopping.cancelled() => break 'connect,
+                    () = circuit.closed() => {}
+                }
+            }
             let consumer = tokio::select! {
                 () = &mut shutdown => break 'connect,
                 () = stopping.cancelled() => break 'connect,
@@ -227,8 +249,9 @@ impl Worker {
                             let pipeline = self.pipeline.clone();
                             let stopping = stopping.clone();
                             let fatal = Arc::clone(&fatal);
+                            let hold_max = settings.llm.outage.hold_max;
                             tasks.spawn(async move {
-                                handle_delivery(&pipeline, delivery, &stopping, &fatal).await;
+                                handle_delivery(&pipeline, delivery, &stopping, &fatal, hold_max).await;
                                 drop(slot);
                             });
                         }
@@ -317,12 +340,14 @@ async fn try_handle_delivery(
     pipeline.rewrite(&job).await
 }
 
-/// Turns a job's result into ack, dead-letter or requeue, logs it once and counts it.
+/// Turns a job's result into ack, dead-letter or requeue, logs it once and counts it; holds it
+/// through an LLM outage, for `hold_max` at most from its delivery, then parks it.
 async fn handle_delivery(
     pipeline: &Pipeline,
     delivery: Delivery,
     stopping: &CancellationToken,
     fatal: &std::sync::Mutex<Option<String>>,
+    hold_max: Duration,
 ) {
     let metrics = pipeline.metrics();
     let started = Instant::now();
@@ -333,7 +358,30 @@ async fn handle_delivery(
     {
         metrics.queue_lag_seconds.observe(lag);
     }
-    let result = try_handle_delivery(pipeline, &delivery).await;
+    let circuit = pipeline.llm().circuit();
+    let result = loop {
+        let result = try_handle_delivery(pipeline, &delivery).await;
+        match &result {
+            Err(e) if e.disposition() == Disposition::WaitForLlm => {}
+            _ => break result,
+        }
+        // Logged at debug: the circuit said it once for every job.
+        tracing::debug!("the LLM is unreachable; holding the job until it answers");
+        tokio::select! {
+            () = circuit.closed() => {}
+            () = tokio::time::sleep_until((started + hold_max).into()) => {
+                match delivery.park().await {
+                    Ok(()) => {
+                        metrics.job_parked();
+                        tracing::debug!("held through the outage for REWRITER_LLM_HOLD_MAX; put back at the tail of the queue");
+                    }
+                    Err(e) => tracing::warn!(error.message = %e, "could not put the held job back; the broker will redeliver it"),
+                }
+                return;
+            }
+            () = stopping.cancelled() => break result,
+        }
+    };
     let mut llm_time = None;
     let settled = match result {
         Ok(outcome) => {
@@ -364,7 +412,7 @@ async fn handle_delivery(
                 metrics.job_settled(JobOutcome::Requeued);
                 delivery.requeue().await
             }
-            Disposition::Return => {
+            Disposition::Return | Disposition::WaitForLlm => {
                 tracing::info!("not started before shutdown; returning the job to the queue");
                 metrics.job_settled(JobOutcome::Requeued);
                 delivery.requeue().await

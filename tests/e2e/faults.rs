@@ -1,5 +1,5 @@
-//! Faults an operator meets at 3 a.m.: an LLM failing for good (the jobs wait in the
-//! dead-letter queue and come back after the fix), a worker killed with SIGKILL mid-batch,
+//! Faults an operator meets at 3 a.m.: a model whose answers are unusable (the jobs wait in
+//! the dead-letter queue and come back after the fix), a worker killed with SIGKILL mid-batch,
 //! the broker closing the worker's connection. Nothing is lost, nothing is torn.
 
 use std::process::{Command, Stdio};
@@ -24,10 +24,9 @@ fn job(id: &str) -> Vec<u8> {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_listed_with_their_reasons_and_requeued_after_the_fix() {
-    // Arrange: a provider that fails every call, and a poison message
-    let mut env = TestEnv::new().await;
-    env.set("REWRITER_LLM_MAX_ATTEMPTS", "1");
-    env.llm.set_fault_rate(1.0, vec![Fault::ServerError]);
+    // Arrange: a model whose every answer is prose, not JSON, and a poison message
+    let env = TestEnv::new().await;
+    env.llm.set_fault_rate(1.0, vec![Fault::Prose]);
     env.publish_raw(&job("j1")).await;
     env.publish_raw(&job("j2")).await;
     env.publish_raw(b"garbage").await;
@@ -46,7 +45,9 @@ async fn dead_letters_are_listed_with_their_reasons_and_requeued_after_the_fix()
         String::from_utf8_lossy(&list.stderr)
     );
     assert!(
-        stdout.contains("j1: call overview: the LLM kept failing after 1 attempts: HTTP 500"),
+        stdout.contains(
+            "j1: call overview: no usable answer after 3 asks: the answer is not one JSON object"
+        ),
         "{stdout}"
     );
     assert!(
@@ -56,7 +57,7 @@ async fn dead_letters_are_listed_with_their_reasons_and_requeued_after_the_fix()
     assert!(stdout.contains("3 dead letter(s)"), "{stdout}");
     assert_eq!(env.depth(&env.dead_queue()).await, 3);
 
-    // Act: the provider is fixed; one job goes back
+    // Act: the model is fixed; one job goes back
     env.llm.set_fault_rate(0.0, vec![]);
     let requeue = env.run(&["dead", "requeue", "--id", "j1"], "");
 

@@ -231,26 +231,25 @@ async fn invented_figures_and_html_that_survive_re_asks_make_a_draft_with_reason
 }
 
 #[tokio::test]
-async fn a_provider_failing_for_good_exhausts_the_budget_with_a_reason() {
+async fn a_provider_failing_for_good_is_an_outage_that_holds_the_job_not_a_dead_letter() {
     // Arrange
     let mut env = TestEnv::new().await;
     env.set("REWRITER_LLM_MAX_ATTEMPTS", "3");
     env.llm.set_fault_rate(1.0, vec![Fault::ServerError]);
+    let pipeline = pipeline(&env).await;
 
     // Act
-    let error = pipeline(&env).await.rewrite(&job("x1")).await.unwrap_err();
+    let error = pipeline.rewrite(&job("x1")).await.unwrap_err();
 
     // Assert
     assert!(
-        matches!(
-            error,
-            JobError::Llm(LlmError::Exhausted { attempts: 3, .. })
-        ),
+        matches!(error, JobError::Llm(LlmError::Unavailable { .. })),
         "{error}"
     );
-    assert_eq!(error.attempts(), 3);
+    assert_eq!(error.disposition(), Disposition::WaitForLlm);
     assert!(error.to_string().contains("HTTP 500"), "{error}");
     assert_eq!(env.llm.requests(), 3);
+    assert!(pipeline.llm().circuit().is_open());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -289,9 +288,8 @@ async fn a_rejected_api_key_stops_the_worker_and_returns_the_job() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_dead_lettered_job_carries_its_reason_and_attempts() {
     // Arrange
-    let mut env = TestEnv::new().await;
-    env.set("REWRITER_LLM_MAX_ATTEMPTS", "2");
-    env.llm.set_fault_rate(1.0, vec![Fault::RateLimited]);
+    let env = TestEnv::new().await;
+    env.llm.set_fault_rate(1.0, vec![Fault::Prose]);
     env.publish_raw(&job("dl1").to_json()).await;
 
     // Act
@@ -303,7 +301,9 @@ async fn a_dead_lettered_job_carries_its_reason_and_attempts() {
     let dead = env.drain_dead_letters().await;
     assert_eq!(dead.len(), 1);
     assert!(
-        dead[0].1.contains("kept failing after 2 attempts"),
+        dead[0]
+            .1
+            .contains("no usable answer after 3 asks: the answer is not one JSON object"),
         "{}",
         dead[0].1
     );

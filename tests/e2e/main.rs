@@ -24,6 +24,8 @@ mod ingest;
 mod llm;
 /// `/metrics`, `/healthz`, `/readyz`; token cost; rate-limit pacing and provider headers.
 mod observability;
+/// LLM outages cost time, not jobs: held, probed, resumed; the request's own errors stay its.
+mod outage;
 /// Article quality: invented figures and names make drafts with the claims, restatements do
 /// not; clean text; the wrong language; `rewriter audit`.
 mod quality;

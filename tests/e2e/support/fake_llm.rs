@@ -6,7 +6,9 @@
 //! request's `response_format.json_schema.schema`. Tests can add latency,
 //! queue or randomise faults (HTTP errors, dropped connections, hangs,
 //! malformed content), override answers per schema name and read back what
-//! the client sent. Every other route answers 404 with an OpenAI error body.
+//! the client sent. `GET /v1/models` lists one model (what a client probes to learn whether
+//! the server answers). Every other route answers 404 with an OpenAI error body. For outage
+//! tests the whole server can go away ([`Away`]) and come back on the same port.
 //!
 //! Generated prose never contains digits, Markdown, HTML or capitalised words
 //! other than at a sentence start, so articles built from it pass faithfulness
@@ -70,12 +72,26 @@ pub enum Fault {
     Content(String),
 }
 
+/// How the whole server is away ([`FakeLlm::go_away`]), every route alike.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Away {
+    /// Nothing listens on the port and every open connection is closed: connections are
+    /// refused.
+    Refusing,
+    /// Every request gets 503 with OpenAI's error body.
+    Unavailable,
+    /// Every request is read and not answered until the server comes back (then the
+    /// connection is closed).
+    Hanging,
+}
+
 /// Handle on a running fake server; dropping it stops the server and every
 /// connection it holds.
 pub struct FakeLlm {
     addr: SocketAddr,
     state: Arc<State>,
-    task: JoinHandle<()>,
+    /// The accept loop; `None` while away refusing connections.
+    task: Mutex<Option<JoinHandle<()>>>,
 }
 
 impl FakeLlm {
@@ -87,7 +103,50 @@ impl FakeLlm {
         let addr = listener.local_addr().expect("fake LLM local address");
         let state = Arc::new(State::new());
         let task = tokio::spawn(accept_loop(listener, Arc::clone(&state)));
-        FakeLlm { addr, state, task }
+        FakeLlm {
+            addr,
+            state,
+            task: Mutex::new(Some(task)),
+        }
+    }
+
+    /// The whole server goes away, in the manner of `how`, until [`FakeLlm::come_back`].
+    pub async fn go_away(&self, how: Away) {
+        *lock(&self.state.away) = Some(how);
+        if how == Away::Refusing {
+            let task = lock(&self.task).take();
+            if let Some(task) = task {
+                // Dropping the accept loop drops the listener and every connection it owns.
+                task.abort();
+                let _ = task.await;
+            }
+        }
+    }
+
+    /// The server answers again, on the same port.
+    pub async fn come_back(&self) {
+        let refusing = lock(&self.task).is_none();
+        if refusing {
+            let mut tries = 0;
+            let listener = loop {
+                match TcpListener::bind(self.addr).await {
+                    Ok(listener) => break listener,
+                    Err(e) => {
+                        tries += 1;
+                        assert!(tries < 100, "rebind {}: {e}", self.addr);
+                        tokio::time::sleep(Duration::from_millis(50)).await;
+                    }
+                }
+            };
+            let task = tokio::spawn(accept_loop(listener, Arc::clone(&self.state)));
+            *lock(&self.task) = Some(task);
+        }
+        *lock(&self.state.away) = None;
+    }
+
+    /// `GET /models` requests received so far.
+    pub fn model_list_requests(&self) -> usize {
+        self.state.model_lists.load(Ordering::SeqCst)
     }
 
     /// Base URL for an OpenAI client: `http://127.0.0.1:PORT/v1`.
@@ -189,7 +248,9 @@ impl std::fmt::Debug for FakeLlm {
 
 impl Drop for FakeLlm {
     fn drop(&mut self) {
-        self.task.abort();
+        if let Some(task) = lock(&self.task).take() {
+            task.abort();
+        }
     }
 }
 
@@ -230,6 +291,8 @@ struct State {
     response_headers: Mutex<Vec<(String, String)>>,
     /// See [`FakeLlm::invent_claims_when`].
     inventing: Mutex<Option<String>>,
+    away: Mutex<Option<Away>>,
+    model_lists: AtomicUsize,
 }
 
 impl State {
@@ -254,6 +317,8 @@ impl State {
             sentiment: Mutex::new(None),
             response_headers: Mutex::new(Vec::new()),
             inventing: Mutex::new(None),
+            away: Mutex::new(None),
+            model_lists: AtomicUsize::new(0),
         }
     }
 
@@ -350,7 +415,43 @@ async fn serve_connection(stream: TcpStream, state: Arc<State>) {
             }
         };
         let keep_alive = request.keep_alive;
-        if request.method == "POST" && is_chat_path(&request.path) {
+        let away = *lock(&state.away);
+        if away == Some(Away::Hanging) {
+            while lock(&state.away).is_some() {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            return;
+        }
+        if away.is_some() {
+            let response = error_response(
+                503,
+                "The server is overloaded or not ready yet.",
+                "server_error",
+                None,
+            );
+            if write_response(reader.get_mut(), &response, keep_alive)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        } else if request.method == "GET"
+            && matches!(request.path.trim_end_matches('/'), "/v1/models" | "/models")
+        {
+            state.model_lists.fetch_add(1, Ordering::SeqCst);
+            let response = json_response(
+                200,
+                &json!({"object": "list", "data": [
+                    {"id": "gpt-4o-mini", "object": "model", "created": 0, "owned_by": "fake"}
+                ]}),
+            );
+            if write_response(reader.get_mut(), &response, keep_alive)
+                .await
+                .is_err()
+            {
+                return;
+            }
+        } else if request.method == "POST" && is_chat_path(&request.path) {
             let _in_flight = InFlight::enter(&state);
             let Some(response) = handle_chat(&state, &request.body).await else {
                 return; // Fault::Drop: close without answering.
