@@ -10,12 +10,14 @@
 //! a newer prompt version; [`eval`] judges a prompt version on a sample of the archive before
 //! a rollout; [`cli`] is the command line; [`config`] and [`telemetry`]
 //! are read once at start. Beside the flow: [`cost`] prices tokens, [`metrics`] counts what
-//! the worker does and [`health`] serves it (`/metrics`, `/healthz`, `/readyz`).
+//! the worker does and [`health`] serves it (`/metrics`, `/healthz`, `/readyz`); [`desk`] is the
+//! editors' web application over the archive.
 
 pub mod config;
 pub mod telemetry;
 
 pub mod cost;
+pub mod desk;
 pub mod health;
 pub mod metrics;
 

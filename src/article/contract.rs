@@ -244,7 +244,10 @@ fn check_ai(fm: &Mapping, version: Option<u64>, bad: &mut Vec<String>) {
             .into_iter()
             .all(|k| non_empty_str(approved.get(k)).is_some());
         if !matches!(approved, Yaml::Mapping(_)) || !named {
-            bad.push(format!("ai.approved is {}, not {{by, at}}", repr(Some(approved))));
+            bad.push(format!(
+                "ai.approved is {}, not {{by, at}}",
+                repr(Some(approved))
+            ));
         } else if fm.get("draft") != Some(&Yaml::Bool(false)) {
             bad.push("ai.approved on an article that is still a draft".to_owned());
         } else if !ai
