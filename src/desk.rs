@@ -35,6 +35,10 @@ use session::Sessions;
 /// How often the index looks for articles written or changed by others (workers, the CLI).
 const REFRESH: Duration = Duration::from_secs(5);
 
+/// The cost table is counted again every this many refreshes (ten minutes): it reads every
+/// version file, where the index reads only what changed.
+const COST_EVERY: u64 = 120;
+
 /// Why the desk could not start.
 #[derive(Debug, thiserror::Error)]
 pub enum DeskError {
@@ -63,6 +67,8 @@ pub(crate) struct Desk {
     pub sessions: Sessions,
     pub index: RwLock<Index>,
     pub templates: minijinja::Environment<'static>,
+    /// The cost table, counted in the background (it reads every version file).
+    pub cost: RwLock<Option<routes::CostTable>>,
 }
 
 /// The accounts file the settings name.
@@ -93,6 +99,7 @@ pub async fn serve(
         sessions: Sessions::default(),
         index: RwLock::new(index),
         templates: pages::environment(),
+        cost: RwLock::new(None),
     });
     let listener = tokio::net::TcpListener::bind(addr)
         .await
@@ -107,11 +114,16 @@ pub async fn serve(
     result
 }
 
-/// Keeps the index up to date with what others write.
+/// Keeps the index up to date with what others write, and the cost table every
+/// [`COST_EVERY`] refreshes.
 async fn refresh_forever(desk: Arc<Desk>) {
     let mut tick = tokio::time::interval(REFRESH);
-    loop {
+    for n in 0u64.. {
         tick.tick().await;
+        if n % COST_EVERY == 0 {
+            let table = routes::cost_table(&desk).await;
+            *desk.cost.write().await = Some(table);
+        }
         // The write lock is held while changed files are read: a handful per tick.
         let mut index = desk.index.write().await;
         if let Err(e) = index.refresh(&desk.store).await {

@@ -89,7 +89,9 @@ impl Index {
         changed.sort();
         changed.dedup();
         for id in &changed {
-            self.reload(store, id).await?;
+            // Most articles have no decisions: no need to look for a record that is not there.
+            let decided = self.action_stamps.contains_key(id);
+            self.read(store, id, decided).await?;
         }
         Ok(changed.len())
     }
@@ -100,6 +102,16 @@ impl Index {
         store: &ContentStore,
         id: &ExternalId,
     ) -> Result<(), StoreError> {
+        self.read(store, id, true).await
+    }
+
+    /// Reads one article's published copy, and its decisions when `decided`.
+    async fn read(
+        &mut self,
+        store: &ContentStore,
+        id: &ExternalId,
+        decided: bool,
+    ) -> Result<(), StoreError> {
         let Some(text) = store.read_article(id).await? else {
             self.entries.remove(id);
             return Ok(());
@@ -109,7 +121,12 @@ impl Index {
             return Ok(());
         };
         let mut rejected = None;
-        for action in decision::history(store, id).await? {
+        let history = if decided {
+            decision::history(store, id).await?
+        } else {
+            Vec::new()
+        };
+        for action in history {
             match action.action {
                 Kind::Reject => rejected = action.reason,
                 Kind::Approve | Kind::Promote | Kind::Requeue => rejected = None,

@@ -153,7 +153,7 @@ async fn overview(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response
         Ok(n) => (Some(n), None),
         Err(e) => (None, Some(e)),
     };
-    let cost = cost_rows(&desk).await;
+    let cost = desk.cost.read().await.clone();
     render(
         &desk.templates,
         StatusCode::OK,
@@ -188,7 +188,7 @@ async fn dead_count(desk: &Desk) -> Result<u32, String> {
 }
 
 /// One prompt version's row of the cost table.
-#[derive(Debug, Serialize)]
+#[derive(Debug, Clone, Serialize)]
 struct CostRow {
     version: u32,
     articles: u64,
@@ -198,8 +198,22 @@ struct CostRow {
     at_current_prices: String,
 }
 
+/// The cost table and when it was counted.
+#[derive(Debug, Clone, Serialize)]
+pub(crate) struct CostTable {
+    rows: Vec<CostRow>,
+    counted_at: String,
+}
+
 /// Tokens and cost per prompt version over every stored version, as `rewriter cost` counts
-/// them (read from the version files: this page is the one that reads them all).
+/// them (read from the version files, so counted in the background, not per request).
+pub(crate) async fn cost_table(desk: &Desk) -> CostTable {
+    CostTable {
+        rows: cost_rows(desk).await,
+        counted_at: crate::article::timestamp(chrono::Utc::now()),
+    }
+}
+
 async fn cost_rows(desk: &Desk) -> Vec<CostRow> {
     let mut report = crate::cost::Report::default();
     let prices = &desk.settings.llm.prices;
@@ -453,15 +467,7 @@ async fn diff_page(
         .sections
         .iter()
         .map(|s| {
-            let rows: Vec<_> = s
-                .lines
-                .iter()
-                .map(|l| match l {
-                    Line::Same(t) => context! { kind => "same", old => t, new => t },
-                    Line::Removed(t) => context! { kind => "removed", old => t },
-                    Line::Added(t) => context! { kind => "added", new => t },
-                })
-                .collect();
+            let rows = side_by_side(&s.lines);
             context! {
                 old_heading => s.old_heading, new_heading => s.new_heading,
                 unchanged => s.is_unchanged(), rows => rows,
@@ -478,6 +484,34 @@ async fn diff_page(
             versions => versions.iter().map(|v| v.get()).collect::<Vec<_>>(),
         },
     )
+}
+
+/// A line diff as rows of (old, new): unchanged lines on both sides, a run of removed lines
+/// beside the run of added lines that replaced it.
+fn side_by_side(lines: &[Line]) -> Vec<minijinja::Value> {
+    let mut rows = Vec::new();
+    let (mut removed, mut added): (Vec<&str>, Vec<&str>) = (Vec::new(), Vec::new());
+    let flush = |rows: &mut Vec<minijinja::Value>,
+                 removed: &mut Vec<&str>,
+                 added: &mut Vec<&str>| {
+        for i in 0..removed.len().max(added.len()) {
+            rows.push(context! { kind => "changed", old => removed.get(i), new => added.get(i) });
+        }
+        removed.clear();
+        added.clear();
+    };
+    for line in lines {
+        match line {
+            Line::Removed(t) => removed.push(t),
+            Line::Added(t) => added.push(t),
+            Line::Same(t) => {
+                flush(&mut rows, &mut removed, &mut added);
+                rows.push(context! { kind => "same", old => t, new => t });
+            }
+        }
+    }
+    flush(&mut rows, &mut removed, &mut added);
+    rows
 }
 
 /// The dead-lettered jobs with their reasons (looked at, then returned to the queue).

@@ -458,6 +458,13 @@ async fn the_overview_a_draft_and_a_diff_are_photographed_for_the_readme() {
 
     // Act
     let mut shots = Vec::new();
+    for _ in 0..50 {
+        browser.goto(&format!("{}/", desk.base)).await;
+        if browser.text("main").await.contains("counted at") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
     for (name, page) in [
         ("overview", "/".to_owned()),
         ("draft", "/articles/57763812".to_owned()),
