@@ -238,7 +238,7 @@ pub async fn promote(
 mod tests {
     use super::*;
 
-    const VERSION: &str = "---\ntitle: 'no'\ndescription: A story.\npublishedAt: '2026-02-05T17:45:43.000Z'\nupdatedAt: '2026-02-06T10:00:00.000Z'\nlang: 'no'\nexternalId: '42'\nsource:\n  name: Feed\n  key: feed\n  type: RSS\ncategory: BTC\ntags:\n  - BTC\nstickyWeight: 0\nsentiment: NEUTRAL\nscore: 0\ndraft: true\nai:\n  rewritten: true\n  expandedAt: '2026-02-06T10:00:00.000Z'\n  version: 2\n  model: m\n  promptTokens: 10\n  completionTokens: 5\n  flags:\n    - 'unsupported claims: 42%'\n  unsupportedClaims:\n    - 42%\n---\n## Overview\n\nText.\n";
+    const VERSION: &str = "---\ntitle: 'no'\ndescription: A story.\npublishedAt: '2026-02-05T17:45:43.000Z'\nupdatedAt: '2026-02-06T10:00:00.000Z'\nlang: 'no'\nexternalId: '42'\nsource:\n  name: Feed\n  key: feed\n  type: RSS\ncategory: BTC\ntags:\n  - BTC\nstickyWeight: 0\nsentiment: NEUTRAL\nscore: 0\ndraft: true\nai:\n  rewritten: true\n  expandedAt: '2026-02-06T10:00:00.000Z'\n  version: 2\n  model: m\n  promptTokens: 10\n  completionTokens: 5\n  flags:\n    - 'unsupported claims: 42%'\n  unsupportedClaims:\n    - '42%'\n---\n## Overview\n\nText.\n";
 
     #[test]
     fn an_approved_copy_changes_only_draft_and_adds_who_and_when() {
@@ -252,8 +252,8 @@ mod tests {
 
         // Assert
         let expected = VERSION.replace("draft: true", "draft: false").replace(
-            "    - 42%\n---",
-            "    - 42%\n  approved:\n    by: ana\n    at: '2026-03-01T09:00:00.000Z'\n---",
+            "    - '42%'\n---",
+            "    - '42%'\n  approved:\n    by: ana\n    at: '2026-03-01T09:00:00.000Z'\n---",
         );
         assert_eq!(copy, expected);
         let problems = crate::article::contract::check_article(&copy, None, Some(2));

@@ -364,6 +364,7 @@ async fn approve_and_reject_on_the_command_line_publish_and_withdraw_with_who_an
     // Act
     let approved = env.run(&["approve", "a1", "--by", "bob"], "");
     let published = fs::read_to_string(env.out().join("articles/a1.md")).unwrap();
+    let audited = env.run(&["audit"], "");
     let rejected = env.run(
         &[
             "reject",
@@ -385,6 +386,12 @@ async fn approve_and_reject_on_the_command_line_publish_and_withdraw_with_who_an
     assert_eq!(
         check_article(&published, None, Some(1)),
         Vec::<String>::new()
+    );
+    let audit = String::from_utf8_lossy(&audited.stdout);
+    assert!(audited.status.success(), "{audit}");
+    assert!(
+        audit.contains("a1.md: v1 ok\n  approved by bob at "),
+        "{audit}"
     );
     assert!(rejected.status.success(), "{rejected:?}");
     assert_eq!(withdrawn, version, "the approval is withdrawn");
