@@ -14,6 +14,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::Desk;
+use super::accounts::Accounts;
 use super::decision::{self, Action, DecisionError, Kind};
 use super::routes::{login_form, message, parse_id};
 use super::session::{Session, clear_cookie, same_token, set_cookie};
@@ -79,9 +80,21 @@ pub(crate) async fn login(
     let check = Arc::clone(&desk);
     let (user, password) = (form.user.trim().to_owned(), form.password);
     let name = user.clone();
-    let ok = tokio::task::spawn_blocking(move || check.accounts.verify(&name, &password))
-        .await
-        .unwrap_or(false);
+    // The file is read again at each sign-in, so that `desk add-user` needs no restart; if it
+    // became unreadable, the accounts read at start still hold.
+    let ok = tokio::task::spawn_blocking(move || {
+        let fresh = check
+            .settings
+            .desk_users
+            .as_deref()
+            .and_then(|path| Accounts::read(path).ok());
+        fresh
+            .as_ref()
+            .unwrap_or(&check.accounts)
+            .verify(&name, &password)
+    })
+    .await
+    .unwrap_or(false);
     if !ok {
         tracing::warn!(user = %user, "desk sign-in refused: wrong name or password");
         return login_form(

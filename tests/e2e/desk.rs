@@ -494,3 +494,140 @@ async fn the_overview_a_draft_and_a_diff_are_photographed_for_the_readme() {
         );
     }
 }
+
+#[tokio::test]
+async fn drafts_are_listed_newest_first_a_page_at_a_time_and_filtered() {
+    // Arrange: 55 drafts and 5 published, in English and German.
+    let mut env = TestEnv::new().await;
+    inventing(&mut env);
+    write(
+        &env,
+        &headline("f0", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
+    )
+    .await;
+    fill_many(&env, "f0", 60);
+    let desk = Desk::start(&env).await;
+    let mut ana = Visitor::new(&desk);
+    ana.sign_in(EDITOR, PASSWORD).await;
+
+    // Act
+    let first = ana.get("/drafts").await;
+    let second = ana.get("/drafts?page=1").await;
+    let german = ana.get("/drafts?lang=de").await;
+    let by_reason = ana.get("/drafts?reason=unsupported+claims&version=1").await;
+    let other_reason = ana.get("/drafts?reason=wrong+language").await;
+
+    // Assert: f0 (written today) and m00…m59 but the five published.
+    let links = |a: &crate::support::desk::Answer| a.body.matches("class=\"draft-link\"").count();
+    assert!(
+        first.body.contains("56 draft(s), page 1 of 2"),
+        "{}",
+        first.body
+    );
+    assert_eq!((links(&first), links(&second)), (50, 6));
+    let newest = first.body.find("/articles/f0").unwrap();
+    let older = first.body.find("/articles/m10").unwrap();
+    assert!(newest < older, "newest first");
+    assert!(first.body.contains("rel=\"next\" href=\"/drafts?page=1\""));
+    assert_eq!(links(&german), 30, "{}", german.body);
+    assert_eq!(links(&by_reason), 50);
+    assert_eq!(links(&other_reason), 0);
+}
+
+/// `n` copies of a written version as `m00`…: one a day back in time, every twelfth
+/// published, every other one in German.
+fn fill_many(env: &TestEnv, from: &str, n: usize) {
+    let text = fs::read_to_string(env.out().join(format!("versions/{from}/v1.md"))).unwrap();
+    let stamp = rewriter::article::parse_frontmatter(&text)
+        .unwrap()
+        .updated_at;
+    for i in 0..n {
+        let id = format!("m{i:02}");
+        let when = format!("2026-01-01T{:02}:{:02}:00.000Z", 23 - i / 60, 59 - i % 60);
+        let mut copy = text
+            .replace(&stamp, &when)
+            .replace(&format!("externalId: {from}"), &format!("externalId: {id}"));
+        if i % 12 == 0 {
+            copy = copy.replace("draft: true", "draft: false");
+        }
+        if i % 2 == 1 {
+            copy = copy.replace("lang: en", "lang: de");
+        }
+        fs::write(env.out().join(format!("articles/{id}.md")), &copy).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn reject_and_requeue_over_http_record_the_decision_and_enqueue_a_forced_job() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    inventing(&mut env);
+    write(
+        &env,
+        &headline("q1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
+    )
+    .await;
+    let before = fs::read(env.out().join("articles/q1.md")).unwrap();
+    let desk = Desk::start(&env).await;
+    let mut ana = Visitor::new(&desk);
+    ana.sign_in(EDITOR, PASSWORD).await;
+    let csrf = ana.csrf.clone();
+
+    // Act
+    let rejected = ana
+        .post(
+            "/articles/q1/reject",
+            &[
+                ("csrf", &csrf),
+                ("reason", "the <b>figures</b> are made up"),
+            ],
+        )
+        .await;
+    let page = ana.get("/articles/q1").await;
+    let listed = ana.get("/drafts?status=rejected").await;
+    let requeued = ana
+        .post("/articles/q1/requeue", &[("csrf", &csrf), ("version", "2")])
+        .await;
+    let bad_version = ana
+        .post(
+            "/articles/q1/requeue",
+            &[("csrf", &csrf), ("version", "zero")],
+        )
+        .await;
+
+    // Assert
+    assert_eq!(rejected.status, 303);
+    assert_eq!(rejected.location.as_deref(), Some("/articles/q1"));
+    assert_eq!(fs::read(env.out().join("articles/q1.md")).unwrap(), before);
+    assert!(
+        page.body
+            .contains("(the &lt;b&gt;figures&lt;&#x2f;b&gt; are made up)"),
+        "the reason is shown escaped: {}",
+        page.body
+    );
+    assert!(listed.body.contains("/articles/q1"));
+    assert_eq!(requeued.status, 303);
+    assert_eq!(bad_version.status, 400);
+    env.wait_for_depth(&env.queue, 1, Duration::from_secs(10))
+        .await;
+    let conn = crate::support::connect().await;
+    let channel = conn.create_channel().await.unwrap();
+    let message = channel
+        .basic_get(
+            env.queue.as_str().into(),
+            lapin::options::BasicGetOptions { no_ack: true },
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    let job: serde_json::Value = serde_json::from_slice(&message.delivery.data).unwrap();
+    assert_eq!(
+        (job["promptVersion"].as_u64(), job["force"].as_bool()),
+        (Some(2), Some(true))
+    );
+    assert_eq!(job["headline"]["externalId"], "q1");
+    let actions = fs::read_to_string(env.out().join("desk/actions/q1.ndjson")).unwrap();
+    assert!(
+        actions.contains("\"action\":\"reject\"") && actions.contains("\"action\":\"requeue\"")
+    );
+}
