@@ -62,7 +62,9 @@ impl Browser {
         let caps = json!({"capabilities": {"alwaysMatch": {
             "browserName": "chrome",
             "goog:chromeOptions": {
-                "binary": "/usr/bin/chromium-headless-shell",
+                // The real binary: Debian's /usr/bin wrapper is a shell that does not exec,
+                // so ending the session would stop the shell and leave the browser running.
+                "binary": "/usr/lib/chromium/chromium-headless-shell",
                 "args": ["--headless", "--no-sandbox", "--disable-gpu", "--window-size=1280,1000",
                          "--disable-dev-shm-usage"]
             }
@@ -239,7 +241,23 @@ impl Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        // The session ends with its driver: chromedriver takes its browsers with it.
+        // Ending the session closes the browser; killing chromedriver alone would leave it
+        // running. Drop cannot await, so this is one plain blocking HTTP request.
+        if !self.session.is_empty()
+            && let Some(addr) = self.base.strip_prefix("http://")
+            && let Ok(mut stream) = std::net::TcpStream::connect(addr)
+        {
+            use std::io::{Read, Write};
+            // chromedriver keeps the connection open after its answer: read only that.
+            let _ = stream.set_read_timeout(Some(Duration::from_secs(10)));
+            let request = format!(
+                "DELETE /session/{} HTTP/1.1\r\nHost: {addr}\r\nContent-Length: 0\r\nConnection: close\r\n\r\n",
+                self.session
+            );
+            if stream.write_all(request.as_bytes()).is_ok() {
+                let _ = stream.read(&mut [0u8; 1024]);
+            }
+        }
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
