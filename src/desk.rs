@@ -124,10 +124,19 @@ async fn refresh_forever(desk: Arc<Desk>) {
             let table = routes::cost_table(&desk).await;
             *desk.cost.write().await = Some(table);
         }
-        // The write lock is held while changed files are read: a handful per tick.
-        let mut index = desk.index.write().await;
-        if let Err(e) = index.refresh(&desk.store).await {
+        if let Err(e) = refresh_once(&desk).await {
             tracing::warn!(error = %e, "desk index refresh failed; keeping the last one");
         }
     }
+}
+
+/// One refresh: list, work out the changes under a read lock, read them with no lock held,
+/// apply them under a short write lock.
+async fn refresh_once(desk: &Desk) -> Result<(), StoreError> {
+    let articles = desk.store.article_stamps().await?;
+    let actions = desk.store.action_stamps().await?;
+    let changes = desk.index.read().await.changes(articles, actions);
+    let loaded = changes.load(&desk.store).await?;
+    desk.index.write().await.apply(changes, loaded);
+    Ok(())
 }

@@ -135,8 +135,9 @@ pub(crate) async fn logout(
 
 /// After an action on an article: refresh its index entry, then show the article again.
 async fn done(desk: &Desk, id: &ExternalId) -> Response {
-    if let Err(e) = desk.index.write().await.reload(&desk.store, id).await {
-        tracing::warn!(%id, error = %e, "desk index could not re-read the article");
+    match super::index::read_entry(&desk.store, id, true).await {
+        Ok(entry) => desk.index.write().await.put(id, entry),
+        Err(e) => tracing::warn!(%id, error = %e, "desk index could not re-read the article"),
     }
     Redirect::to(&format!("/articles/{id}")).into_response()
 }
@@ -300,7 +301,7 @@ pub(crate) async fn requeue(
 
 /// One confirmed publish on the jobs queue.
 async fn publish(desk: &Desk, job: &Job) -> Result<(), String> {
-    let broker = Broker::connect(&desk.settings.amqp_url)
+    let broker = Broker::connect_as(&desk.settings.amqp_url, "rewriter-desk")
         .await
         .map_err(|e| format!("the broker cannot be reached: {e}"))?;
     let result = match Publisher::open(&broker, &desk.settings.queue).await {
@@ -352,7 +353,7 @@ pub(crate) async fn requeue_dead(
 
 /// Requeues every dead letter whose job names `wanted`; returns how many.
 async fn requeue_letters(desk: &Desk, wanted: &str) -> Result<usize, String> {
-    let broker = Broker::connect(&desk.settings.amqp_url)
+    let broker = Broker::connect_as(&desk.settings.amqp_url, "rewriter-desk")
         .await
         .map_err(|e| format!("the broker cannot be reached: {e}"))?;
     let batch = broker

@@ -66,90 +66,103 @@ pub struct Filter {
     pub page: usize,
 }
 
+/// What changed on disk since the index was last brought up to date: worked out under a read
+/// lock, read with no lock held, applied under a short write lock, so that pages are not held
+/// up while a mass reprocess rewrites thousands of files.
+#[derive(Debug, Default)]
+pub struct Changes {
+    articles: HashMap<ExternalId, SystemTime>,
+    actions: HashMap<ExternalId, SystemTime>,
+    /// Each article to read again, and whether it has a decision record.
+    changed: Vec<(ExternalId, bool)>,
+}
+
+impl Changes {
+    /// Reads the entries of the changed articles (`None`: gone or unreadable).
+    pub async fn load(
+        &self,
+        store: &ContentStore,
+    ) -> Result<Vec<(ExternalId, Option<Entry>)>, StoreError> {
+        let mut loaded = Vec::with_capacity(self.changed.len());
+        for (id, decided) in &self.changed {
+            loaded.push((id.clone(), read_entry(store, id, *decided).await?));
+        }
+        Ok(loaded)
+    }
+}
+
 impl Index {
-    /// Re-reads what changed since the last refresh; returns how many articles were read.
+    /// Re-reads what changed since the last refresh, holding `self` throughout (at start, before
+    /// anyone reads it); returns how many articles were read.
     pub async fn refresh(&mut self, store: &ContentStore) -> Result<usize, StoreError> {
-        let articles = store.article_stamps().await?;
-        let actions = store.action_stamps().await?;
-        let mut changed: Vec<ExternalId> = Vec::new();
-        let live: HashMap<ExternalId, SystemTime> = articles.into_iter().collect();
-        self.entries.retain(|id, _| live.contains_key(id));
-        for (id, stamp) in &live {
-            if self.article_stamps.get(id) != Some(stamp) {
-                changed.push(id.clone());
-            }
-        }
-        for (id, stamp) in &actions {
-            if self.action_stamps.get(id) != Some(stamp) && live.contains_key(id) {
-                changed.push(id.clone());
-            }
-        }
-        self.article_stamps = live;
-        self.action_stamps = actions.into_iter().collect();
+        let changes = self.changes(store.article_stamps().await?, store.action_stamps().await?);
+        let loaded = changes.load(store).await?;
+        Ok(self.apply(changes, loaded))
+    }
+
+    /// The articles whose published copy or decision record changed since the last refresh.
+    pub fn changes(
+        &self,
+        articles: Vec<(ExternalId, SystemTime)>,
+        actions: Vec<(ExternalId, SystemTime)>,
+    ) -> Changes {
+        let articles: HashMap<ExternalId, SystemTime> = articles.into_iter().collect();
+        let actions: HashMap<ExternalId, SystemTime> = actions.into_iter().collect();
+        let mut changed: Vec<ExternalId> = articles
+            .iter()
+            .filter(|(id, stamp)| self.article_stamps.get(*id) != Some(*stamp))
+            .map(|(id, _)| id.clone())
+            .collect();
+        changed.extend(
+            actions
+                .iter()
+                .filter(|(id, stamp)| {
+                    self.action_stamps.get(*id) != Some(*stamp) && articles.contains_key(*id)
+                })
+                .map(|(id, _)| id.clone()),
+        );
         changed.sort();
         changed.dedup();
-        for id in &changed {
-            // Most articles have no decisions: no need to look for a record that is not there.
-            let decided = self.action_stamps.contains_key(id);
-            self.read(store, id, decided).await?;
+        // Most articles have no decisions: no need to look for a record that is not there.
+        let changed = changed
+            .into_iter()
+            .map(|id| {
+                let decided = actions.contains_key(&id);
+                (id, decided)
+            })
+            .collect();
+        Changes {
+            articles,
+            actions,
+            changed,
         }
-        Ok(changed.len())
     }
 
-    /// Reads one article again (after an action on it).
-    pub async fn reload(
-        &mut self,
-        store: &ContentStore,
-        id: &ExternalId,
-    ) -> Result<(), StoreError> {
-        self.read(store, id, true).await
+    /// Applies what [`Changes::load`] read; returns how many articles were read. An entry that
+    /// an action refreshed meanwhile may be replaced by an older read: its file time then
+    /// differs from the one recorded here, and the next refresh reads it again.
+    pub fn apply(&mut self, changes: Changes, loaded: Vec<(ExternalId, Option<Entry>)>) -> usize {
+        let count = loaded.len();
+        for (id, entry) in loaded {
+            self.put(&id, entry);
+        }
+        self.entries
+            .retain(|id, _| changes.articles.contains_key(id));
+        self.article_stamps = changes.articles;
+        self.action_stamps = changes.actions;
+        count
     }
 
-    /// Reads one article's published copy, and its decisions when `decided`.
-    async fn read(
-        &mut self,
-        store: &ContentStore,
-        id: &ExternalId,
-        decided: bool,
-    ) -> Result<(), StoreError> {
-        let Some(text) = store.read_article(id).await? else {
-            self.entries.remove(id);
-            return Ok(());
-        };
-        let Ok(fm) = parse_frontmatter(&text) else {
-            self.entries.remove(id);
-            return Ok(());
-        };
-        let mut rejected = None;
-        let history = if decided {
-            decision::history(store, id).await?
-        } else {
-            Vec::new()
-        };
-        for action in history {
-            match action.action {
-                Kind::Reject => rejected = action.reason,
-                Kind::Approve | Kind::Promote | Kind::Requeue => rejected = None,
-                Kind::RequeueDead => {}
+    /// Sets one article's entry (`None`: removes it).
+    pub fn put(&mut self, id: &ExternalId, entry: Option<Entry>) {
+        match entry {
+            Some(e) => {
+                self.entries.insert(id.clone(), e);
+            }
+            None => {
+                self.entries.remove(id);
             }
         }
-        let entry = Entry {
-            id: id.to_string(),
-            title: fm.title,
-            source_name: fm.source.name,
-            source_key: fm.source.key,
-            lang: fm.lang,
-            published_at: fm.published_at,
-            updated_at: fm.updated_at,
-            draft: fm.draft,
-            claims: fm.ai.unsupported_claims.len(),
-            flags: fm.ai.flags,
-            version: fm.ai.version,
-            approved_by: fm.ai.approved.map(|a| a.by),
-            rejected,
-        };
-        self.entries.insert(id.clone(), entry);
-        Ok(())
     }
 
     pub fn len(&self) -> usize {
@@ -259,4 +272,47 @@ pub struct Choices {
     pub versions: BTreeMap<u32, ()>,
     pub sources: BTreeMap<String, ()>,
     pub langs: BTreeMap<String, ()>,
+}
+
+/// One article's entry: its published copy's frontmatter, and its decisions when `decided`.
+/// `None` when the copy is gone or its frontmatter does not read.
+pub async fn read_entry(
+    store: &ContentStore,
+    id: &ExternalId,
+    decided: bool,
+) -> Result<Option<Entry>, StoreError> {
+    let Some(text) = store.read_article(id).await? else {
+        return Ok(None);
+    };
+    let Ok(fm) = parse_frontmatter(&text) else {
+        return Ok(None);
+    };
+    let history = if decided {
+        decision::history(store, id).await?
+    } else {
+        Vec::new()
+    };
+    let mut rejected = None;
+    for action in history {
+        match action.action {
+            Kind::Reject => rejected = action.reason,
+            Kind::Approve | Kind::Promote | Kind::Requeue => rejected = None,
+            Kind::RequeueDead => {}
+        }
+    }
+    Ok(Some(Entry {
+        id: id.to_string(),
+        title: fm.title,
+        source_name: fm.source.name,
+        source_key: fm.source.key,
+        lang: fm.lang,
+        published_at: fm.published_at,
+        updated_at: fm.updated_at,
+        draft: fm.draft,
+        claims: fm.ai.unsupported_claims.len(),
+        flags: fm.ai.flags,
+        version: fm.ai.version,
+        approved_by: fm.ai.approved.map(|a| a.by),
+        rejected,
+    }))
 }

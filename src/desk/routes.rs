@@ -169,7 +169,7 @@ async fn overview(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response
 
 /// Dead letters waiting, or why it is not known.
 async fn dead_count(desk: &Desk) -> Result<u32, String> {
-    let broker = Broker::connect(&desk.settings.amqp_url)
+    let broker = Broker::connect_as(&desk.settings.amqp_url, "rewriter-desk")
         .await
         .map_err(|e| format!("the broker cannot be reached: {e}"))?;
     let depth = match crate::queue::Publisher::open(&broker, &desk.settings.queue).await {
@@ -537,7 +537,7 @@ async fn dead(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
 
 /// Up to [`DEAD_SHOWN`] dead letters as (externalId, reason, attempts).
 async fn dead_letters(desk: &Desk) -> Result<Vec<minijinja::Value>, String> {
-    let broker = Broker::connect(&desk.settings.amqp_url)
+    let broker = Broker::connect_as(&desk.settings.amqp_url, "rewriter-desk")
         .await
         .map_err(|e| format!("The broker cannot be reached: {e}"))?;
     let batch = broker

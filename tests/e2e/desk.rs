@@ -631,3 +631,47 @@ async fn reject_and_requeue_over_http_record_the_decision_and_enqueue_a_forced_j
         actions.contains("\"action\":\"reject\"") && actions.contains("\"action\":\"requeue\"")
     );
 }
+
+#[tokio::test]
+async fn articles_written_or_approved_by_others_reach_the_lists_within_seconds() {
+    // Arrange: the desk runs; a worker then writes a draft and a script approves another.
+    let mut env = TestEnv::new().await;
+    inventing(&mut env);
+    write(
+        &env,
+        &headline("w1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
+    )
+    .await;
+    let desk = Desk::start(&env).await;
+    let mut ana = Visitor::new(&desk);
+    ana.sign_in(EDITOR, PASSWORD).await;
+    let before = ana.get("/drafts").await;
+
+    // Act
+    write(
+        &env,
+        &headline("w2", "Ether Staking Yields Slip as Validators Pile In"),
+    )
+    .await;
+    let approved = env.run(&["approve", "w1", "--by", "bob"], "");
+    let mut after = ana.get("/drafts").await;
+    for _ in 0..40 {
+        if after.body.contains("/articles/w2") && !after.body.contains("/articles/w1") {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(250)).await;
+        after = ana.get("/drafts").await;
+    }
+
+    // Assert
+    assert!(approved.status.success());
+    assert!(before.body.contains("/articles/w1") && !before.body.contains("/articles/w2"));
+    assert!(
+        after.body.contains("/articles/w2"),
+        "the new draft is listed"
+    );
+    assert!(
+        !after.body.contains("/articles/w1"),
+        "the approved one is not a draft any more"
+    );
+}
