@@ -352,6 +352,17 @@ pub struct AiMeta {
     pub flags: Vec<String>,
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub unsupported_claims: Vec<String>,
+    /// Set only in a published copy that an editor approved; never in a version file.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub approved: Option<Approval>,
+}
+
+/// An editor's approval of a draft: who published it, and when.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Approval {
+    pub by: String,
+    /// `YYYY-MM-DDTHH:MM:SS.sssZ`.
+    pub at: String,
 }
 
 /// One article: frontmatter and Markdown body.
@@ -421,6 +432,7 @@ impl Article {
                 cost_usd: provenance.cost_usd.map(crate::cost::round_usd),
                 flags: provenance.flags,
                 unsupported_claims: provenance.unsupported_claims,
+                approved: None,
             },
         };
         let mut body = String::new();

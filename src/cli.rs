@@ -5,9 +5,11 @@
 //! setting is wrong; 3 the work could not run at all (broker unreachable, LLM misconfigured,
 //! prompt set broken).
 
+mod approve;
 mod audit;
 mod cost;
 mod dead;
+mod desk;
 mod diff;
 mod enqueue;
 mod eval;
@@ -46,6 +48,9 @@ pub const COMMANDS: &[&str] = &[
     "health",
     "eval",
     "ingest",
+    "approve",
+    "reject",
+    "desk",
 ];
 
 const SETTINGS_HELP: &str = "\
@@ -66,6 +71,8 @@ Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to
   REWRITER_SHUTDOWN_GRACE_SECS  time jobs in flight get after SIGTERM [default: 30]
   REWRITER_LOG_FORMAT       pretty or json [default: pretty]
   REWRITER_FEEDS            the feeds file rewriter ingest polls [default: ./feeds.toml]
+  REWRITER_DESK_ADDR        where `rewriter desk` listens [default: 127.0.0.1:8080]
+  REWRITER_DESK_USERS       the desk's accounts file (rewriter desk add-user) [default: none]
   REWRITER_FAITHFULNESS     figures, dates, tickers or names the headline lacks: flag (draft),
                             retry (ask again, then draft) or off [default: retry]
   RUST_LOG                  log filter [default: info]
@@ -157,6 +164,59 @@ pub enum Command {
     /// mistake (each reported with its line; nothing is fetched). What was enqueued is
     /// remembered under REWRITER_OUT/ingest/, shared by every ingester of that archive.
     Ingest(IngestArgs),
+    /// Publish a draft as an editor: articles/ID.md becomes version N (default: the published
+    /// copy's) with draft: false and ai.approved {by, at}; versions/ID/vN.md is not touched.
+    ///
+    /// Recorded in desk/actions/ID.ndjson. Who: --by, else $USER.
+    Approve(ApproveArgs),
+    /// Keep an article unpublished, with a reason (an earlier approval is withdrawn: the
+    /// published copy becomes its version as written). Recorded with --by (else $USER).
+    Reject(RejectArgs),
+    /// The editors' web desk over the archive (REWRITER_DESK_ADDR, accounts in
+    /// REWRITER_DESK_USERS); `desk add-user NAME` adds an account.
+    Desk(DeskArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct ApproveArgs {
+    /// The article's externalId.
+    #[arg(value_parser = parse_id)]
+    pub id: ExternalId,
+    /// The version to publish [default: the published copy's version].
+    #[arg(long, value_name = "N", value_parser = parse_version)]
+    pub version: Option<PromptVersion>,
+    /// Who decides, as recorded [default: $USER].
+    #[arg(long, value_name = "NAME", env = "USER")]
+    pub by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct RejectArgs {
+    /// The article's externalId.
+    #[arg(value_parser = parse_id)]
+    pub id: ExternalId,
+    /// Why it stays unpublished.
+    #[arg(long, value_name = "TEXT")]
+    pub reason: String,
+    /// Who decides, as recorded [default: $USER].
+    #[arg(long, value_name = "NAME", env = "USER")]
+    pub by: String,
+}
+
+#[derive(Debug, Args)]
+pub struct DeskArgs {
+    #[command(subcommand)]
+    pub command: Option<DeskCommand>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum DeskCommand {
+    /// Add an editor account to REWRITER_DESK_USERS (or set its password): the password is
+    /// asked for without echo on a terminal, else read as one line from standard input.
+    AddUser {
+        /// The account name (letters, digits, '.', '_', '-', '@').
+        name: String,
+    },
 }
 
 #[derive(Debug, Args)]
@@ -436,6 +496,9 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Dead(args) => dead::run(&settings, args).await,
         Command::Audit(args) => audit::run(&settings, args),
         Command::Cost(args) => cost::run(&settings, args).await,
+        Command::Approve(args) => approve::approve(&settings, args).await,
+        Command::Reject(args) => approve::reject(&settings, args).await,
+        Command::Desk(args) => desk::run(settings, args).await,
     };
     match result {
         Ok(true) => ExitCode::SUCCESS,

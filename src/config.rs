@@ -43,6 +43,8 @@ pub const ENV_VARS: &[&str] = &[
     "REWRITER_LOG_FORMAT",
     "REWRITER_FAITHFULNESS",
     "REWRITER_FEEDS",
+    "REWRITER_DESK_ADDR",
+    "REWRITER_DESK_USERS",
     "REWRITER_CONFIG",
     "RUST_LOG",
 ];
@@ -50,6 +52,8 @@ pub const ENV_VARS: &[&str] = &[
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const DEFAULT_QUEUE: &str = "rewriter.jobs";
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
+/// The desk listens on the loopback unless told otherwise: put a TLS proxy in front to share it.
+pub const DEFAULT_DESK_ADDR: &str = "127.0.0.1:8080";
 
 /// A setting that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -160,6 +164,10 @@ pub struct Settings {
     pub metrics_addr: Option<SocketAddr>,
     /// The feeds file `rewriter ingest` polls (`REWRITER_FEEDS`).
     pub feeds_file: PathBuf,
+    /// Where `rewriter desk` listens (`REWRITER_DESK_ADDR`, default the loopback's 8080).
+    pub desk_addr: SocketAddr,
+    /// The desk's accounts file (`REWRITER_DESK_USERS`); `None`: the desk will not start.
+    pub desk_users: Option<PathBuf>,
 }
 
 impl Settings {
@@ -280,6 +288,13 @@ impl Settings {
                 })
             })
             .transpose()?;
+        let desk_addr = get("REWRITER_DESK_ADDR")
+            .unwrap_or(DEFAULT_DESK_ADDR)
+            .parse::<SocketAddr>()
+            .map_err(|_| ConfigError::Invalid {
+                var: "REWRITER_DESK_ADDR",
+                problem: "not an address and port such as 127.0.0.1:8080".into(),
+            })?;
         Ok(Self {
             amqp_url: SecretString::from(get("AMQP_URL").unwrap_or(DEFAULT_AMQP_URL)),
             queue: get("REWRITER_QUEUE").unwrap_or(DEFAULT_QUEUE).to_owned(),
@@ -312,6 +327,8 @@ impl Settings {
             log_filter: get("RUST_LOG").map(str::to_owned),
             metrics_addr,
             feeds_file: PathBuf::from(get("REWRITER_FEEDS").unwrap_or("./feeds.toml")),
+            desk_addr,
+            desk_users: get("REWRITER_DESK_USERS").map(PathBuf::from),
         })
     }
 }

@@ -11,12 +11,14 @@
 //! a rollout; [`ingest`] polls RSS, Atom and JSON feeds into jobs, once each; [`cli`] is the
 //! command line; [`config`] and [`telemetry`] are read once at start. Beside the flow:
 //! [`cost`] prices tokens, [`metrics`] counts what the worker does and [`health`] serves it
-//! (`/metrics`, `/healthz`, `/readyz`).
+//! (`/metrics`, `/healthz`, `/readyz`); [`desk`] is the editors' web application over the
+//! archive.
 
 pub mod config;
 pub mod telemetry;
 
 pub mod cost;
+pub mod desk;
 pub mod health;
 pub mod metrics;
 

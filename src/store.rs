@@ -5,6 +5,7 @@
 //!                         unless the job says force)
 //! articles/<id>.md        a copy of the version written or promoted most recently
 //! sources/<id>.json       the headline as last received, for reprocessing
+//! desk/actions/<id>.ndjson  editors' decisions on the article (approve, reject, …), who, when
 //! ```
 //!
 //! Every file is written whole or not at all: a temporary file beside the target, flushed to
@@ -316,6 +317,65 @@ impl ContentStore {
         blocking(move || fs::read(&path).map_err(StoreError::io("read", &path))).await
     }
 
+    /// Reads the published copy of an article (`articles/<id>.md`); `None` when there is none.
+    pub async fn read_article(&self, id: &ExternalId) -> Result<Option<String>, StoreError> {
+        let path = self.article_path(id);
+        blocking(move || match fs::read_to_string(&path) {
+            Ok(text) => Ok(Some(text)),
+            Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(None),
+            Err(e) => Err(StoreError::io("read", &path)(e)),
+        })
+        .await
+    }
+
+    /// Replaces the published copy with `markdown` (an editor's approval of a version),
+    /// whole and durably; the versions are not touched.
+    pub async fn publish(&self, id: &ExternalId, markdown: String) -> Result<(), StoreError> {
+        self.write(vec![(self.article_path(id), markdown.into_bytes())])
+            .await
+    }
+
+    /// The published copies (`articles/<id>.md`) with when each was last written, so that an
+    /// index can re-read only what changed. Unordered; names that are not ids are left out.
+    pub async fn article_stamps(&self) -> Result<Vec<(ExternalId, SystemTime)>, StoreError> {
+        let dir = self.root.join("articles");
+        blocking(move || stamps(&dir, ".md")).await
+    }
+
+    /// `desk/actions/<id>.ndjson`: the editors' decisions on one article, one JSON object a
+    /// line, oldest first.
+    pub fn actions_path(&self, id: &ExternalId) -> PathBuf {
+        self.root
+            .join("desk")
+            .join("actions")
+            .join(format!("{id}.ndjson"))
+    }
+
+    /// The recorded decisions on an article, one JSON text a line; empty when none.
+    pub async fn read_actions(&self, id: &ExternalId) -> Result<String, StoreError> {
+        let bytes = read_if_present(self.actions_path(id)).await?;
+        Ok(bytes
+            .map(|b| String::from_utf8_lossy(&b).into_owned())
+            .unwrap_or_default())
+    }
+
+    /// Appends one line (a JSON object, no line break) to the article's decision record. The
+    /// file is small and rewritten whole, like every file here, so a crash never leaves half a
+    /// line; two writers appending to the same article at the same instant could lose one line.
+    pub async fn append_action(&self, id: &ExternalId, line: &str) -> Result<(), StoreError> {
+        let mut text = self.read_actions(id).await?;
+        text.push_str(line);
+        text.push('\n');
+        self.write(vec![(self.actions_path(id), text.into_bytes())])
+            .await
+    }
+
+    /// The articles with recorded decisions, with when each record was last written.
+    pub async fn action_stamps(&self) -> Result<Vec<(ExternalId, SystemTime)>, StoreError> {
+        let dir = self.root.join("desk").join("actions");
+        blocking(move || stamps(&dir, ".ndjson")).await
+    }
+
     /// `results/<id>/v<N>.json`: what `rewriter eval` found for one article version, in the
     /// scratch folder of an evaluation (an archive has none).
     pub fn result_path(&self, id: &ExternalId, version: PromptVersion) -> PathBuf {
@@ -407,6 +467,24 @@ fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
         .filter_map(Result::ok)
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|name| !name.starts_with('.'))
+        .collect())
+}
+
+/// `(id, modified)` for each `<id><suffix>` in `dir`; a missing folder has none.
+fn stamps(dir: &Path, suffix: &str) -> Result<Vec<(ExternalId, SystemTime)>, StoreError> {
+    let entries = match fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
+        Err(e) => return Err(StoreError::io("list", dir)(e)),
+    };
+    Ok(entries
+        .filter_map(Result::ok)
+        .filter_map(|e| {
+            let name = e.file_name().into_string().ok()?;
+            let id = ExternalId::parse(name.strip_suffix(suffix)?).ok()?;
+            let modified = e.metadata().ok()?.modified().ok()?;
+            Some((id, modified))
+        })
         .collect())
 }
 

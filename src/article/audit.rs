@@ -41,6 +41,8 @@ pub struct ArticleReport {
     pub unsupported_claims: Vec<String>,
     /// `ai.version`, when the frontmatter reads.
     pub version: Option<u32>,
+    /// `by at` of `ai.approved`: an editor published it although it was flagged.
+    pub approved: Option<String>,
     pub sections: Vec<SectionSize>,
 }
 
@@ -55,6 +57,7 @@ pub fn audit(text: &str) -> ArticleReport {
         report.flags = fm.ai.flags;
         report.unsupported_claims = fm.ai.unsupported_claims;
         report.version = Some(fm.ai.version);
+        report.approved = fm.ai.approved.map(|a| format!("{} at {}", a.by, a.at));
     }
     if let Ok((_, body)) = split_frontmatter(text) {
         report.sections = sections(body)

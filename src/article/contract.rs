@@ -238,6 +238,26 @@ fn check_ai(fm: &Mapping, version: Option<u64>, bad: &mut Vec<String>) {
     if expanded != fm.get("updatedAt").map(text_or_repr) {
         bad.push("ai.expandedAt differs from updatedAt".to_owned());
     }
+    // An editor's approval (a published copy only): who and when, on a non-draft.
+    if let Some(approved) = ai.get("approved") {
+        let named = ["by", "at"]
+            .into_iter()
+            .all(|k| non_empty_str(approved.get(k)).is_some());
+        if !matches!(approved, Yaml::Mapping(_)) || !named {
+            bad.push(format!(
+                "ai.approved is {}, not {{by, at}}",
+                repr(Some(approved))
+            ));
+        } else if fm.get("draft") != Some(&Yaml::Bool(false)) {
+            bad.push("ai.approved on an article that is still a draft".to_owned());
+        } else if !ai
+            .get("approved")
+            .and_then(|a| a.get("at"))
+            .is_some_and(|at| is_contract_timestamp(&text_or_repr(at)))
+        {
+            bad.push("ai.approved.at is not YYYY-MM-DDTHH:MM:SS.sssZ".to_owned());
+        }
+    }
 }
 
 /// String fields that no check above types: each must read back as a string.

@@ -56,6 +56,9 @@ pub fn run(settings: &Settings, args: AuditArgs) -> anyhow::Result<bool> {
             "ok"
         };
         println!("{name}: {version} {state}");
+        if let Some(approved) = &report.approved {
+            println!("  approved by {approved}");
+        }
         for v in &report.violations {
             println!("  contract: {v}");
         }

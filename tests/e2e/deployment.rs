@@ -409,6 +409,55 @@ fn compose_ingest_watches_a_mounted_feeds_file_and_feeds_the_workers_queue() {
 }
 
 #[test]
+fn compose_desk_serves_the_workers_archive_on_host_port_8080() {
+    // Arrange
+    let compose = compose();
+    let desk = service(&compose, "desk");
+    let worker = service(&compose, "worker");
+
+    // Act
+    let command = command_words(desk);
+    let unknown: Vec<String> = environment(desk)
+        .into_iter()
+        .map(|(key, _)| key)
+        .filter(|key| !rewriter::config::ENV_VARS.contains(&key.as_str()))
+        .collect();
+    let addr = compose_default(&env_value(desk, "REWRITER_DESK_ADDR"));
+    let ports: Vec<String> = desk
+        .get("ports")
+        .and_then(Yaml::as_sequence)
+        .expect("the desk publishes a port")
+        .iter()
+        .map(|p| compose_default(&yaml_scalar(p)))
+        .collect();
+    let content = |s: &Yaml| {
+        volumes(s)
+            .into_iter()
+            .find(|(_, inside)| *inside == env_value(s, "REWRITER_OUT"))
+            .map(|(host, _)| host)
+    };
+
+    // Assert
+    assert_eq!(command, ["desk"]);
+    assert!(rewriter::cli::COMMANDS.contains(&"desk"));
+    assert!(
+        unknown.is_empty(),
+        "variables the code never reads: {unknown:?}"
+    );
+    let container_port = addr.rsplit(':').next().unwrap_or_default().to_owned();
+    assert_eq!(
+        ports,
+        [format!("127.0.0.1:8080:{container_port}")],
+        "host loopback 8080 to REWRITER_DESK_ADDR's port ({addr})"
+    );
+    for key in ["AMQP_URL", "REWRITER_QUEUE", "REWRITER_OUT"] {
+        assert_eq!(env_value(desk, key), env_value(worker, key), "{key}");
+    }
+    assert!(content(desk).is_some() && content(desk) == content(worker));
+    assert!(!env_value(desk, "REWRITER_DESK_USERS").is_empty());
+}
+
+#[test]
 fn compose_worker_writes_articles_to_a_host_folder_and_can_be_scaled() {
     // Arrange
     let compose = compose();

@@ -12,6 +12,8 @@ mod support;
 mod cost;
 /// `docker-compose.yml`, `queue/` and the `Dockerfile` agree with the code.
 mod deployment;
+/// The editors' desk in a real browser and over HTTP; `rewriter approve` / `reject`.
+mod desk;
 /// `rewriter enqueue`: confirms, rejected lines with their numbers, exit codes.
 mod enqueue;
 /// `rewriter eval`: a candidate prompt set judged against the archive, publishing nothing.

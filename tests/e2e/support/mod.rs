@@ -1,7 +1,9 @@
 //! The test harness: an isolated environment per test (unique queues, temporary output
 //! folder, a fake LLM), a running worker, raw AMQP access and the article checker.
 
+pub mod browser;
 pub mod contract;
+pub mod desk;
 pub mod fake_llm;
 pub mod feed_server;
 
