@@ -333,7 +333,7 @@ fn compose_worker_runs_the_worker_command_against_the_defined_queue() {
 fn compose_uses_only_variables_the_code_reads() {
     // Arrange
     let compose = compose();
-    let known = rewriter::config::ENV_VARS;
+    let known: Vec<&str> = rewriter::config::SETTINGS.iter().map(|s| s.var).collect();
 
     // Act
     let unknown: Vec<String> = ["worker", "enqueue"]
@@ -341,7 +341,7 @@ fn compose_uses_only_variables_the_code_reads() {
         .flat_map(|name| {
             environment(service(&compose, name))
                 .into_iter()
-                .filter(|(key, _)| !known.contains(&key.as_str()))
+                .filter(|(key, _)| !rewriter::config::is_setting(key))
                 .map(move |(key, _)| format!("{name}: {key}"))
         })
         .collect();
@@ -350,6 +350,33 @@ fn compose_uses_only_variables_the_code_reads() {
     assert!(
         unknown.is_empty(),
         "variables the code never reads: {unknown:?}; known: {known:?}"
+    );
+}
+
+#[test]
+fn the_readme_lists_every_setting_the_code_reads_and_no_other() {
+    // Arrange
+    let readme = read("README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a Configuration section");
+
+    // Act
+    let mut listed: Vec<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    let mut known: Vec<&str> = rewriter::config::SETTINGS.iter().map(|s| s.var).collect();
+    listed.sort_unstable();
+    known.sort_unstable();
+
+    // Assert
+    assert_eq!(
+        listed, known,
+        "README.md's Configuration table against config::SETTINGS"
     );
 }
 
