@@ -381,6 +381,40 @@ fn the_readme_lists_every_setting_the_code_reads_and_no_other() {
 }
 
 #[test]
+fn the_contract_names_every_command_and_only_settings_the_code_reads() {
+    // Arrange
+    let contract = read("docs/contract.md");
+
+    // Act
+    let missing: Vec<&str> = rewriter::cli::COMMANDS
+        .iter()
+        .copied()
+        .filter(|command| !contract.contains(&format!("`rewriter {command}")))
+        .collect();
+    let settings = contract
+        .split("\n## Settings\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/contract.md has a Settings section");
+    let unknown: Vec<&str> = settings
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .filter(|var| !rewriter::config::is_setting(var))
+        .collect();
+
+    // Assert
+    assert!(
+        missing.is_empty(),
+        "commands docs/contract.md lacks: {missing:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "docs/contract.md's table names settings the code does not read: {unknown:?}"
+    );
+}
+
+#[test]
 fn compose_worker_writes_articles_to_a_host_folder_and_can_be_scaled() {
     // Arrange
     let compose = compose();
