@@ -49,7 +49,7 @@ fn settings_help() -> String {
     const NAME_WIDTH: usize = 30;
     const WIDTH: usize = 100;
     let mut out = String::from(
-        "Settings (environment variables; a TOML file named by REWRITER_CONFIG may set the same \
+        "Settings (environment variables; a TOML file named by REWRITER_CONFIG may set the same\n\
          names, the environment wins):\n",
     );
     for setting in config::SETTINGS {
