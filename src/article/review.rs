@@ -382,15 +382,14 @@ fn text_problem(text: &str) -> Option<&'static str> {
     ];
     // Text about the task or the input instead of the story: what a small model writes when
     // it narrates the prompt ("This is a new story, and it's not about the previous one", "The
-    // news item was rejected."). Phrases no news article needs.
+    // news item was rejected."). Phrases no news article needs: not "a different story"
+    // ("on-chain data tells a different story") nor "as requested" ("as requested by the SEC").
     const TASK_TALK: &[&str] = &[
         "news item",
         "this is a new story",
         "not about the previous",
         "the previous story",
-        "a different story",
         "this story is about",
-        "as requested",
     ];
     const PLACEHOLDERS: &[&str] = &[
         "lorem ipsum",
