@@ -138,6 +138,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         return v;
     };
     let title = normalize_lower(&headline.title);
+    let description = normalize_lower(headline.description.as_deref().unwrap_or_default());
     let mut prose: Vec<(String, String)> = Vec::new();
     for (key, value) in fields {
         match (key.as_str(), value) {
@@ -219,6 +220,10 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                     if key == "bullets" && repeats_title(&text, &title) {
                         v.flawed.push(format!(
                             "{key}[{i}]: repeats the headline word for word; say what it means for the market"
+                        ));
+                    } else if key == "bullets" && repeats_title(&text, &description) {
+                        v.flawed.push(format!(
+                            "{key}[{i}]: repeats the news item's description word for word; say what it means for the market"
                         ));
                     }
                     prose.push((format!("{key}[{i}]"), text));
@@ -390,6 +395,7 @@ fn text_problem(text: &str) -> Option<&'static str> {
         "not about the previous",
         "the previous story",
         "this story is about",
+        "the story is about",
     ];
     const PLACEHOLDERS: &[&str] = &[
         "lorem ipsum",
@@ -447,7 +453,8 @@ fn first_sentence_is(text: &str, title: &str) -> bool {
     !title.is_empty() && first == title.trim_end_matches(['.', '!', '?', ':']).trim()
 }
 
-/// Whether a bullet is the headline (`title`, in lower case) word for word, or holds it whole.
+/// Whether a bullet is the headline's `title` (or description; in lower case) word for word, or
+/// holds it whole.
 fn repeats_title(bullet: &str, title: &str) -> bool {
     let title = title.trim_end_matches(['.', '!', '?', ':']).trim();
     // A title of a word or two is a subject, which a bullet may well name.

@@ -238,8 +238,19 @@ fn text_about_the_task_instead_of_the_story_is_flagged() {
     let overview = check_fields(&overview, &h, "");
     let bullets = check_fields(&bullets, &h, "");
 
+    let commentary = check_fields(
+        &json!({"commentary": ["The story is about a company's decision to make a major shift in how they manage their finances."]}),
+        &h,
+        "",
+    );
+
     // Assert
     let flag = "talks about the task or the news item instead of telling the story";
+    assert_eq!(
+        commentary.flawed,
+        [format!("commentary[0]: {flag}")],
+        "{commentary:?}"
+    );
     assert_eq!(
         overview.flawed,
         [format!("overview: {flag}")],
@@ -306,6 +317,29 @@ fn a_bullet_that_repeats_the_headline_word_for_word_is_flagged() {
     assert_eq!(
         v.flawed,
         ["bullets[0]: repeats the headline word for word; say what it means for the market"],
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_bullet_that_holds_the_description_word_for_word_is_flagged() {
+    // Arrange: SmolLM2's bullet for the mining headline, with v3 (issue 27).
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let answer = json!({"bullets": [
+        "Bloomberg (Crypto) has announced revenue dropped to a record as operators unplugged 40% of machines.",
+        "Network security could weaken as miners unplug their machines.",
+        "Fewer miners may reduce the hash rate of the network.",
+    ]});
+
+    // Act
+    let v = check_fields(&answer, &h, "");
+
+    // Assert
+    assert_eq!(
+        v.flawed,
+        [
+            "bullets[0]: repeats the news item's description word for word; say what it means for the market"
+        ],
         "{v:?}"
     );
 }
