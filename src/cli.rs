@@ -103,7 +103,7 @@ pub enum Command {
     ///
     /// Each input item is a headline object (as in a feed) or a whole job
     /// ({"headline": …, "promptVersion": N, "force": bool}). Every rejected item is reported
-    /// with its line number and reason, and the exit code is 1.
+    /// with its line number and every problem of it, and the exit code is 1.
     Enqueue(JobsArgs),
     /// Do the whole job in this process, without a broker: headlines in, articles out.
     #[command(after_long_help = settings_help())]
