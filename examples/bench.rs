@@ -124,6 +124,7 @@ fn worker_child() -> ExitCode {
     rewriter::telemetry::init(
         settings.log_format,
         settings.log_filter.as_deref(),
+        rewriter::telemetry::colour_on_stderr(settings.no_color),
         std::io::stderr,
     );
     let cli = <rewriter::cli::Cli as Parser>::parse_from(["rewriter", "worker"]);

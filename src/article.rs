@@ -235,10 +235,37 @@ pub(crate) fn clean_heading(s: &str) -> String {
         .to_owned()
 }
 
+/// A bullet's text without the list marks a model put before it: dashes and dots (the article
+/// prints its own `- `) and numbering (`1.`, `2)`, `(3)`), which a `- ` list cannot show.
 pub(crate) fn clean_bullet(s: &str) -> String {
     let b = normalize_space(s);
-    let b = b.trim_start_matches(['-', '•', '*', '–', '—']).trim_start();
-    b.to_owned()
+    let mut rest = b.as_str();
+    loop {
+        let unmarked = rest
+            .trim_start_matches(['-', '•', '*', '–', '—'])
+            .trim_start();
+        let unnumbered = without_numbering(unmarked).unwrap_or(unmarked);
+        if unnumbered.len() == rest.len() {
+            break;
+        }
+        rest = unnumbered;
+    }
+    rest.to_owned()
+}
+
+/// `text` after a leading list number (`1.`, `12)`, `(3)`) and the space after it, if it has
+/// one. One or two digits only: "2026. A year…" is a sentence, not a list item.
+fn without_numbering(text: &str) -> Option<&str> {
+    let (inner, closing) = match text.strip_prefix('(') {
+        Some(rest) => (rest, &[')'][..]),
+        None => (text, &['.', ')'][..]),
+    };
+    let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
+    if !(1..=2).contains(&digits) {
+        return None;
+    }
+    let after = inner[digits..].strip_prefix(closing)?;
+    after.starts_with(' ').then_some(after.trim_start())
 }
 
 /// Cuts a text at a word boundary to at most [`DESCRIPTION_MAX_CHARS`] characters and appends

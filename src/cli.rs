@@ -29,7 +29,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::config::Settings;
+use crate::config::{self, Settings};
 use crate::job::{ExternalId, PromptVersion};
 
 /// Every subcommand name, for the deployment checks.
@@ -53,37 +53,47 @@ pub const COMMANDS: &[&str] = &[
     "desk",
 ];
 
-const SETTINGS_HELP: &str = "\
-Settings (environment variables; a TOML file named by REWRITER_CONFIG may add to them):
-  AMQP_URL                  broker [default: amqp://guest:guest@127.0.0.1:5672/%2f]
-  REWRITER_QUEUE            jobs queue; dead letters go to <queue>.dead [default: rewriter.jobs]
-  OPENAI_BASE_URL           any OpenAI-compatible server, with /v1 [default: https://api.openai.com/v1]
-  OPENAI_API_KEY            API key (never printed or logged) [default: none]
-  REWRITER_MODEL            overrides the prompt set's model
-  REWRITER_OUT              article folder [default: ./content]
-  REWRITER_PROMPTS          prompt sets folder [default: ./prompts]
-  REWRITER_PROMPT_VERSION   prompt version to use [default: the highest present]
-  REWRITER_CONCURRENCY      jobs in flight per worker or rewrite [default: 8]
-  REWRITER_LLM_TIMEOUT_SECS one LLM request's timeout [default: 120]
-  REWRITER_LLM_MAX_ATTEMPTS attempts per LLM call on transient failures [default: 10]
-  REWRITER_METRICS_ADDR     where the worker serves /metrics, /healthz, /readyz, e.g.
-                            0.0.0.0:9100 (rewriter health asks it) [default: off]
-  REWRITER_SHUTDOWN_GRACE_SECS  time jobs in flight get after SIGTERM [default: 30]
-  REWRITER_LOG_FORMAT       pretty or json [default: pretty]
-  REWRITER_FEEDS            the feeds file rewriter ingest polls [default: ./feeds.toml]
-  REWRITER_DESK_ADDR        where `rewriter desk` listens [default: 127.0.0.1:8080]
-  REWRITER_DESK_USERS       the desk's accounts file (rewriter desk add-user) [default: none]
-  REWRITER_FAITHFULNESS     figures, dates, tickers or names the headline lacks: flag (draft),
-                            retry (ask again, then draft) or off [default: retry]
-  RUST_LOG                  log filter [default: info]
-
-Exit codes: 0 done; 1 some input rejected or some job failed; 2 bad command line or setting;
-3 could not run (broker unreachable, LLM misconfigured, prompt set broken).";
+/// `--help`'s list of settings, from [`config::SETTINGS`], and the exit codes.
+fn settings_help() -> String {
+    const NAME_WIDTH: usize = 30;
+    const WIDTH: usize = 100;
+    let mut out = String::from(
+        "Settings (environment variables; a TOML file named by REWRITER_CONFIG may set the same\n\
+         names, the environment wins):\n",
+    );
+    for setting in config::SETTINGS {
+        let mut line = format!("  {:<w$}", setting.var, w = NAME_WIDTH - 2);
+        if setting.var.len() > NAME_WIDTH - 3 {
+            line = format!("  {}\n{:NAME_WIDTH$}", setting.var, "");
+        }
+        let text = format!("{} [default: {}]", setting.help, setting.unset);
+        let mut column = NAME_WIDTH;
+        for (i, word) in text.split(' ').enumerate() {
+            if i > 0 && column + 1 + word.len() > WIDTH {
+                line.push('\n');
+                line.push_str(&" ".repeat(NAME_WIDTH));
+                column = NAME_WIDTH;
+            } else if i > 0 {
+                line.push(' ');
+                column += 1;
+            }
+            line.push_str(word);
+            column += word.chars().count();
+        }
+        out.push_str(&line);
+        out.push('\n');
+    }
+    out.push_str(
+        "\nExit codes: 0 done; 1 some input rejected or some job failed; 2 bad command line or \
+         setting;\n3 could not run (broker unreachable, LLM misconfigured, prompt set broken).",
+    );
+    out
+}
 
 /// Turns raw crypto-news headlines into versioned Markdown articles with an OpenAI-compatible
 /// LLM, fed by RabbitMQ.
 #[derive(Debug, Parser)]
-#[command(name = "rewriter", version, after_long_help = SETTINGS_HELP)]
+#[command(name = "rewriter", version, after_long_help = settings_help())]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -96,14 +106,16 @@ pub enum Command {
     /// On the first signal the worker takes no new jobs, lets jobs in flight finish for
     /// REWRITER_SHUTDOWN_GRACE_SECS, returns the rest to the queue and exits 0. A second
     /// signal exits at once (unacked jobs return to the queue).
+    #[command(after_long_help = settings_help())]
     Worker(WorkerArgs),
     /// Publish one job per headline read from NDJSON or a JSON array, with publisher confirms.
     ///
     /// Each input item is a headline object (as in a feed) or a whole job
     /// ({"headline": …, "promptVersion": N, "force": bool}). Every rejected item is reported
-    /// with its line number and reason, and the exit code is 1.
+    /// with its line number and every problem of it, and the exit code is 1.
     Enqueue(JobsArgs),
     /// Do the whole job in this process, without a broker: headlines in, articles out.
+    #[command(after_long_help = settings_help())]
     Rewrite(JobsArgs),
     /// Print the prompts that headlines would produce, without calling the LLM.
     Render(RenderArgs),

@@ -17,43 +17,209 @@ use crate::cost::PriceTable;
 use crate::job::PromptVersion;
 use crate::llm::pacer::Limits;
 
-/// Every environment variable the code reads, for `--help`, the README and the compose check.
-pub const ENV_VARS: &[&str] = &[
-    "AMQP_URL",
-    "REWRITER_QUEUE",
-    "OPENAI_BASE_URL",
-    "OPENAI_API_KEY",
-    "REWRITER_MODEL",
-    "REWRITER_OUT",
-    "REWRITER_PROMPTS",
-    "REWRITER_PROMPT_VERSION",
-    "REWRITER_CONCURRENCY",
-    "REWRITER_LLM_TIMEOUT_SECS",
-    "REWRITER_LLM_MAX_ATTEMPTS",
-    "REWRITER_LLM_RPM",
-    "REWRITER_LLM_TPM",
-    "REWRITER_LLM_CIRCUIT_FAILURES",
-    "REWRITER_LLM_PROBE_MIN",
-    "REWRITER_LLM_PROBE_MAX",
-    "REWRITER_LLM_HOLD_MAX",
-    "REWRITER_LLM_OUTAGE_MAX",
-    "REWRITER_PRICES",
-    "REWRITER_METRICS_ADDR",
-    "REWRITER_SHUTDOWN_GRACE_SECS",
-    "REWRITER_LOG_FORMAT",
-    "REWRITER_FAITHFULNESS",
-    "REWRITER_FEEDS",
-    "REWRITER_DESK_ADDR",
-    "REWRITER_DESK_USERS",
-    "REWRITER_CONFIG",
-    "RUST_LOG",
-];
-
 pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 pub const DEFAULT_QUEUE: &str = "rewriter.jobs";
 pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
 /// The desk listens on the loopback unless told otherwise: put a TLS proxy in front to share it.
 pub const DEFAULT_DESK_ADDR: &str = "127.0.0.1:8080";
+
+/// One setting: its environment variable, what it is when unset, and what it does. The one
+/// source of `--help`'s settings list, the names a config file may use and the defaults
+/// [`Settings::from_map`] falls back to; the README's table is checked against it.
+#[derive(Debug, Clone, Copy)]
+pub struct Setting {
+    pub var: &'static str,
+    pub unset: Unset,
+    /// One line or two for `--help`: what the setting does, without its default.
+    pub help: &'static str,
+}
+
+/// What an unset (or blank) setting means.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unset {
+    /// This value is used, as if it had been set.
+    Value(&'static str),
+    /// No value is used; the text says what happens then ("no limit").
+    Means(&'static str),
+}
+
+impl std::fmt::Display for Unset {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Value(v) | Self::Means(v) => f.write_str(v),
+        }
+    }
+}
+
+const fn setting(var: &'static str, unset: Unset, help: &'static str) -> Setting {
+    Setting { var, unset, help }
+}
+
+/// Every setting the code reads, in the order `--help` and the README list them. A new setting
+/// is one entry here (and its field in [`Settings`]).
+pub const SETTINGS: &[Setting] = &[
+    setting(
+        "AMQP_URL",
+        Unset::Value(DEFAULT_AMQP_URL),
+        "the broker (its password is never printed or logged)",
+    ),
+    setting(
+        "REWRITER_QUEUE",
+        Unset::Value(DEFAULT_QUEUE),
+        "the jobs queue; dead letters go to <queue>.dead",
+    ),
+    setting(
+        "OPENAI_BASE_URL",
+        Unset::Value(DEFAULT_OPENAI_BASE_URL),
+        "any OpenAI-compatible server, with /v1 (an http:// or https:// URL)",
+    ),
+    setting(
+        "OPENAI_API_KEY",
+        Unset::Means("none"),
+        "the LLM's API key (never printed or logged)",
+    ),
+    setting(
+        "REWRITER_MODEL",
+        Unset::Means("the prompt set's model"),
+        "the model to ask, instead of the prompt set's",
+    ),
+    setting(
+        "REWRITER_OUT",
+        Unset::Value("./content"),
+        "where articles are written",
+    ),
+    setting(
+        "REWRITER_PROMPTS",
+        Unset::Value("./prompts"),
+        "the folder of prompt sets (prompts/v<N>/)",
+    ),
+    setting(
+        "REWRITER_PROMPT_VERSION",
+        Unset::Means("the highest present"),
+        "the prompt version to write with (e.g. 3 or v3)",
+    ),
+    setting(
+        "REWRITER_CONCURRENCY",
+        Unset::Value("8"),
+        "jobs at the LLM at once per worker or rewrite; the broker prefetch is 1.5 times this",
+    ),
+    setting(
+        "REWRITER_LLM_TIMEOUT_SECS",
+        Unset::Value("120"),
+        "one LLM request's timeout",
+    ),
+    setting(
+        "REWRITER_LLM_MAX_ATTEMPTS",
+        Unset::Value("10"),
+        "attempts per LLM call on 429, 5xx, timeouts and dropped connections",
+    ),
+    setting(
+        "REWRITER_LLM_RPM",
+        Unset::Means("no limit"),
+        "LLM requests per minute for this process, paced evenly; the provider's x-ratelimit-* headers lower it",
+    ),
+    setting(
+        "REWRITER_LLM_TPM",
+        Unset::Means("no limit"),
+        "LLM tokens per minute for this process, likewise",
+    ),
+    setting(
+        "REWRITER_LLM_CIRCUIT_FAILURES",
+        Unset::Value("5"),
+        "outage failures in a row (refused, timed out, 5xx, 429) that open the LLM circuit: no job is sent, the LLM is probed",
+    ),
+    setting(
+        "REWRITER_LLM_PROBE_MIN",
+        Unset::Value("1s"),
+        "first wait between probes of an unreachable LLM (durations: 500ms, 30s, 10m, 1h)",
+    ),
+    setting(
+        "REWRITER_LLM_PROBE_MAX",
+        Unset::Value("60s"),
+        "longest wait between probes; the wait doubles up to it, with jitter",
+    ),
+    setting(
+        "REWRITER_LLM_HOLD_MAX",
+        Unset::Value("10m"),
+        "how long a worker holds a delivery through an outage before it parks it at the queue's tail",
+    ),
+    setting(
+        "REWRITER_LLM_OUTAGE_MAX",
+        Unset::Value("1h"),
+        "how long rewrite waits for an unreachable LLM before it gives up (exit 1, unfinished headlines listed)",
+    ),
+    setting(
+        "REWRITER_PRICES",
+        Unset::Means("none"),
+        "USD per million tokens, model=prompt/completion separated by commas, e.g. gpt-4o-mini=0.15/0.60; fills ai.costUsd and rewriter cost",
+    ),
+    setting(
+        "REWRITER_METRICS_ADDR",
+        Unset::Means("off"),
+        "where the worker serves /metrics, /healthz and /readyz, e.g. 0.0.0.0:9100 (rewriter health asks it)",
+    ),
+    setting(
+        "REWRITER_SHUTDOWN_GRACE_SECS",
+        Unset::Value("30"),
+        "how long jobs in flight may finish after SIGTERM",
+    ),
+    setting(
+        "REWRITER_LOG_FORMAT",
+        Unset::Value("pretty"),
+        "pretty or json (one object per line, for log shippers)",
+    ),
+    setting(
+        "REWRITER_FAITHFULNESS",
+        Unset::Value("retry"),
+        "figures, dates, tickers or names the headline lacks: flag (draft), retry (ask again, then draft) or off",
+    ),
+    setting(
+        "REWRITER_FEEDS",
+        Unset::Value("./feeds.toml"),
+        "the feeds file rewriter ingest polls",
+    ),
+    setting(
+        "REWRITER_DESK_ADDR",
+        Unset::Value(DEFAULT_DESK_ADDR),
+        "where rewriter desk listens",
+    ),
+    setting(
+        "REWRITER_DESK_USERS",
+        Unset::Means("none: the desk refuses to start"),
+        "the desk's accounts file (rewriter desk add-user)",
+    ),
+    setting(
+        "REWRITER_CONFIG",
+        Unset::Means("none"),
+        "a TOML file of these settings (the environment wins)",
+    ),
+    setting(
+        "RUST_LOG",
+        Unset::Means("info, lapin and async_openai at warn"),
+        "which logs to show (tracing's filter syntax)",
+    ),
+    setting(
+        "NO_COLOR",
+        Unset::Means("colour on a terminal"),
+        "any value but empty: logs without colour (logs to a file or a pipe never have colour)",
+    ),
+];
+
+/// Whether `var` is a setting the code reads.
+pub fn is_setting(var: &str) -> bool {
+    SETTINGS.iter().any(|s| s.var == var)
+}
+
+/// The value an unset `var` takes, if it takes one.
+fn default_of(var: &str) -> Option<&'static str> {
+    SETTINGS
+        .iter()
+        .find(|s| s.var == var)
+        .and_then(|s| match s.unset {
+            Unset::Value(v) => Some(v),
+            Unset::Means(_) => None,
+        })
+}
 
 /// A setting that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -168,14 +334,16 @@ pub struct Settings {
     pub desk_addr: SocketAddr,
     /// The desk's accounts file (`REWRITER_DESK_USERS`); `None`: the desk will not start.
     pub desk_users: Option<PathBuf>,
+    /// `NO_COLOR` set: no colour in logs, even on a terminal.
+    pub no_color: bool,
 }
 
 impl Settings {
     /// Reads the process environment (and `REWRITER_CONFIG`, if set).
     pub fn from_env() -> Result<Self, ConfigError> {
-        let env: HashMap<String, String> = ENV_VARS
+        let env: HashMap<String, String> = SETTINGS
             .iter()
-            .filter_map(|k| std::env::var(k).ok().map(|v| ((*k).to_owned(), v)))
+            .filter_map(|s| std::env::var(s.var).ok().map(|v| (s.var.to_owned(), v)))
             .collect();
         Self::layered(env)
     }
@@ -190,19 +358,28 @@ impl Settings {
         Self::from_map(&merged)
     }
 
-    /// Builds settings from variable names to values; absent names take their defaults.
+    /// Builds settings from variable names to values; absent or blank names take their
+    /// defaults from [`SETTINGS`].
     pub fn from_map(vars: &HashMap<String, String>) -> Result<Self, ConfigError> {
-        let get = |k: &str| vars.get(k).map(|v| v.trim()).filter(|v| !v.is_empty());
-        let parse_u32 = |var: &'static str, default: u32| -> Result<u32, ConfigError> {
+        let get = |k: &str| {
+            // A name missing from SETTINGS would be missing from --help and config files too.
+            debug_assert!(is_setting(k), "{k} is not in config::SETTINGS");
+            vars.get(k)
+                .map(|v| v.trim())
+                .filter(|v| !v.is_empty())
+                .or_else(|| default_of(k))
+        };
+        // Unset and without a default: 0.
+        let parse_u32 = |var: &'static str| -> Result<u32, ConfigError> {
             match get(var) {
-                None => Ok(default),
+                None => Ok(0),
                 Some(v) => v.parse().map_err(|_| ConfigError::Invalid {
                     var,
                     problem: format!("{v:?} is not a whole number"),
                 }),
             }
         };
-        let concurrency = parse_u32("REWRITER_CONCURRENCY", 8)?;
+        let concurrency = parse_u32("REWRITER_CONCURRENCY")?;
         if !(1..=u32::from(u16::MAX)).contains(&concurrency) {
             return Err(ConfigError::Invalid {
                 var: "REWRITER_CONCURRENCY",
@@ -241,10 +418,10 @@ impl Settings {
                 }
             },
         };
-        let max_attempts = parse_u32("REWRITER_LLM_MAX_ATTEMPTS", 10)?.max(1);
+        let max_attempts = parse_u32("REWRITER_LLM_MAX_ATTEMPTS")?.max(1);
         // 0 or unset: no limit of our own (the provider's x-ratelimit-* headers still count).
         let per_minute = |var: &'static str| -> Result<Option<u32>, ConfigError> {
-            Ok(Some(parse_u32(var, 0)?).filter(|n| *n > 0))
+            Ok(Some(parse_u32(var)?).filter(|n| *n > 0))
         };
         let limits = Limits {
             requests_per_minute: per_minute("REWRITER_LLM_RPM")?,
@@ -256,30 +433,25 @@ impl Settings {
                 problem: e.to_string(),
             }
         })?;
-        let duration = |var: &'static str, default: Duration| -> Result<Duration, ConfigError> {
-            get(var).map_or(Ok(default), |v| {
-                parse_duration(v).ok_or_else(|| ConfigError::Invalid {
-                    var,
-                    problem: format!(
-                        "{v:?} is not a duration such as 1h, 10m, 30s, 500ms (a bare number is seconds)"
-                    ),
-                })
+        // Every duration setting has its default in SETTINGS.
+        let duration = |var: &'static str| -> Result<Duration, ConfigError> {
+            let v = get(var).unwrap_or("0");
+            parse_duration(v).ok_or_else(|| ConfigError::Invalid {
+                var,
+                problem: format!(
+                    "{v:?} is not a duration such as 1h, 10m, 30s, 500ms (a bare number is seconds)"
+                ),
             })
         };
-        let defaults = OutageSettings::default();
-        let probe_min =
-            duration("REWRITER_LLM_PROBE_MIN", defaults.probe_min)?.max(Duration::from_millis(10));
+        let probe_min = duration("REWRITER_LLM_PROBE_MIN")?.max(Duration::from_millis(10));
         let outage = OutageSettings {
-            failures_to_open: parse_u32(
-                "REWRITER_LLM_CIRCUIT_FAILURES",
-                defaults.failures_to_open,
-            )?
-            .max(1),
+            failures_to_open: parse_u32("REWRITER_LLM_CIRCUIT_FAILURES")?.max(1),
             probe_min,
-            probe_max: duration("REWRITER_LLM_PROBE_MAX", defaults.probe_max)?.max(probe_min),
-            hold_max: duration("REWRITER_LLM_HOLD_MAX", defaults.hold_max)?,
-            give_up_after: duration("REWRITER_LLM_OUTAGE_MAX", defaults.give_up_after)?,
+            probe_max: duration("REWRITER_LLM_PROBE_MAX")?.max(probe_min),
+            hold_max: duration("REWRITER_LLM_HOLD_MAX")?,
+            give_up_after: duration("REWRITER_LLM_OUTAGE_MAX")?,
         };
+        let base_url = parse_base_url(get("OPENAI_BASE_URL").unwrap_or(DEFAULT_OPENAI_BASE_URL))?;
         let metrics_addr = get("REWRITER_METRICS_ADDR")
             .map(|v| {
                 v.parse::<SocketAddr>().map_err(|_| ConfigError::Invalid {
@@ -299,14 +471,11 @@ impl Settings {
             amqp_url: SecretString::from(get("AMQP_URL").unwrap_or(DEFAULT_AMQP_URL)),
             queue: get("REWRITER_QUEUE").unwrap_or(DEFAULT_QUEUE).to_owned(),
             llm: LlmSettings {
-                base_url: get("OPENAI_BASE_URL")
-                    .unwrap_or(DEFAULT_OPENAI_BASE_URL)
-                    .trim_end_matches('/')
-                    .to_owned(),
+                base_url,
                 api_key: get("OPENAI_API_KEY").map(SecretString::from),
                 model: get("REWRITER_MODEL").map(str::to_owned),
                 request_timeout: Duration::from_secs(
-                    parse_u32("REWRITER_LLM_TIMEOUT_SECS", 120)?.max(1).into(),
+                    parse_u32("REWRITER_LLM_TIMEOUT_SECS")?.max(1).into(),
                 ),
                 max_attempts,
                 max_backoff: Duration::from_secs(8),
@@ -315,20 +484,19 @@ impl Settings {
                 prices,
                 outage,
             },
-            out_dir: PathBuf::from(get("REWRITER_OUT").unwrap_or("./content")),
-            prompts_dir: PathBuf::from(get("REWRITER_PROMPTS").unwrap_or("./prompts")),
+            out_dir: PathBuf::from(get("REWRITER_OUT").unwrap_or_default()),
+            prompts_dir: PathBuf::from(get("REWRITER_PROMPTS").unwrap_or_default()),
             prompt_version,
             concurrency: u16::try_from(concurrency).unwrap_or(u16::MAX),
-            shutdown_grace: Duration::from_secs(
-                parse_u32("REWRITER_SHUTDOWN_GRACE_SECS", 30)?.into(),
-            ),
+            shutdown_grace: Duration::from_secs(parse_u32("REWRITER_SHUTDOWN_GRACE_SECS")?.into()),
             log_format,
             faithfulness,
             log_filter: get("RUST_LOG").map(str::to_owned),
             metrics_addr,
-            feeds_file: PathBuf::from(get("REWRITER_FEEDS").unwrap_or("./feeds.toml")),
+            feeds_file: PathBuf::from(get("REWRITER_FEEDS").unwrap_or_default()),
             desk_addr,
             desk_users: get("REWRITER_DESK_USERS").map(PathBuf::from),
+            no_color: get("NO_COLOR").is_some(),
         })
     }
 }
@@ -345,10 +513,11 @@ fn read_file(path: PathBuf) -> Result<HashMap<String, String>, ConfigError> {
     let mut out = HashMap::new();
     for (key, value) in table {
         let name = key.to_uppercase();
-        if !ENV_VARS.contains(&name.as_str()) {
+        if !is_setting(&name) {
+            let known: Vec<&str> = SETTINGS.iter().map(|s| s.var).collect();
             return Err(fail(format!(
                 "unknown setting {key:?}; known: {}",
-                ENV_VARS.join(", ")
+                known.join(", ")
             )));
         }
         let value = match value {
@@ -376,6 +545,25 @@ fn parse_duration(text: &str) -> Option<Duration> {
         "h" => n.checked_mul(3600).map(Duration::from_secs),
         _ => None,
     }
+}
+
+/// The LLM's base URL, checked at start: a value that is no http(s) URL would otherwise fail
+/// every request of every job, each retried. Without its trailing `/`.
+fn parse_base_url(raw: &str) -> Result<String, ConfigError> {
+    let fail = |why: String| ConfigError::Invalid {
+        var: "OPENAI_BASE_URL",
+        problem: format!(
+            "not an http:// or https:// URL such as {DEFAULT_OPENAI_BASE_URL} ({why})"
+        ),
+    };
+    let url = reqwest::Url::parse(raw).map_err(|e| fail(e.to_string()))?;
+    if !matches!(url.scheme(), "http" | "https") {
+        return Err(fail(format!("the scheme is {:?}", url.scheme())));
+    }
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(fail("no host".into()));
+    }
+    Ok(raw.trim_end_matches('/').to_owned())
 }
 
 /// A URL with any password replaced by `***`, for logs and errors.
@@ -426,6 +614,73 @@ mod tests {
         assert_eq!(s.prompt_version, None);
         assert_eq!(s.faithfulness, Faithfulness::Retry);
         assert_eq!(s.feeds_file, PathBuf::from("./feeds.toml"));
+    }
+
+    #[test]
+    fn an_unset_setting_takes_the_value_the_settings_table_shows() {
+        let s = Settings::from_map(&HashMap::new()).unwrap();
+        let shown = |var: &str| match SETTINGS.iter().find(|s| s.var == var).unwrap().unset {
+            Unset::Value(v) => v.to_owned(),
+            Unset::Means(m) => panic!("{var} has no default value: {m}"),
+        };
+        assert_eq!(s.concurrency.to_string(), shown("REWRITER_CONCURRENCY"));
+        assert_eq!(
+            s.llm.request_timeout.as_secs().to_string(),
+            shown("REWRITER_LLM_TIMEOUT_SECS")
+        );
+        assert_eq!(
+            s.llm.max_attempts.to_string(),
+            shown("REWRITER_LLM_MAX_ATTEMPTS")
+        );
+        assert_eq!(
+            s.shutdown_grace.as_secs().to_string(),
+            shown("REWRITER_SHUTDOWN_GRACE_SECS")
+        );
+        assert_eq!(s.out_dir, PathBuf::from(shown("REWRITER_OUT")));
+        assert_eq!(s.log_format, LogFormat::Pretty);
+        assert_eq!(
+            s.log_filter, None,
+            "the built-in filter, not a setting's value"
+        );
+        assert!(!s.no_color);
+    }
+
+    #[test]
+    fn every_setting_is_listed_once() {
+        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.var).collect();
+        names.sort_unstable();
+        let count = names.len();
+        names.dedup();
+        assert_eq!(names.len(), count, "a setting listed twice");
+        assert!(SETTINGS.iter().all(|s| !s.help.is_empty()));
+    }
+
+    #[test]
+    fn a_base_url_that_is_no_http_url_is_a_bad_setting_named_at_start() {
+        for bad in [
+            "notaurl",
+            "ftp://example.com/v1",
+            "http://",
+            "localhost:8080/v1",
+        ] {
+            let err = Settings::from_map(&vars(&[("OPENAI_BASE_URL", bad)])).unwrap_err();
+            let text = err.to_string();
+            assert!(
+                text.starts_with("OPENAI_BASE_URL: not an http"),
+                "{bad}: {text}"
+            );
+        }
+        let s =
+            Settings::from_map(&vars(&[("OPENAI_BASE_URL", "http://127.0.0.1:8088/v1/")])).unwrap();
+        assert_eq!(s.llm.base_url, "http://127.0.0.1:8088/v1");
+    }
+
+    #[test]
+    fn no_color_is_any_value_but_empty() {
+        let s = Settings::from_map(&vars(&[("NO_COLOR", "1")])).unwrap();
+        assert!(s.no_color);
+        let s = Settings::from_map(&vars(&[("NO_COLOR", "")])).unwrap();
+        assert!(!s.no_color);
     }
 
     #[test]

@@ -1,8 +1,9 @@
 //! The job message contract and its validation: after `job`, ids and versions are trusted types.
 //!
 //! A job is one raw headline plus the prompt version to write it with. [`Job::from_json`] is the
-//! only way in from the wire: it checks every rule of the contract once and reports the first
-//! broken one with the field's path, so a dead-lettered message says exactly what was wrong.
+//! only way in from the wire: it checks every rule of the contract once and reports every
+//! broken one with the field's path (`a: …; b: …`), so a dead-lettered message or a rejected
+//! line says at once all that was wrong.
 //! Nothing here does IO.
 
 use std::fmt;
@@ -151,35 +152,41 @@ pub struct Headline {
 }
 
 impl Headline {
-    /// Validates a headline object (the value of the job's `headline` key).
+    /// Validates a headline object (the value of the job's `headline` key). Every broken rule
+    /// is named, not only the first, so that one look at the error fixes the whole item.
     pub fn from_value(value: Value) -> Result<Self, InvalidJob> {
         let Value::Object(mut obj) = value else {
             return Err(InvalidJob::at("headline", "must be an object"));
         };
-        let external_id = match obj.remove("externalId") {
-            Some(v) => ExternalId::from_json(&v).map_err(|e| InvalidJob::at("headline", e))?,
-            None => return Err(InvalidJob::at("headline.externalId", "is required")),
-        };
-        let title = required_text(&mut obj, "title")?;
-        let description = optional_text(&mut obj, "description")?;
-        let url = optional_text(&mut obj, "url")?;
-        let published_raw = required_text(&mut obj, "publishedAt")?;
-        let published_at = DateTime::parse_from_rfc3339(published_raw.trim())
-            .map_err(|e| {
-                InvalidJob::at(
-                    "headline.publishedAt",
-                    format!("{published_raw:?} is not an RFC 3339 date-time ({e})"),
-                )
-            })?
-            .with_timezone(&Utc);
-        let lang = match optional_text(&mut obj, "lang")? {
-            Some(l) => parse_lang(&l)?,
-            None => "en".to_owned(),
-        };
-        let source = parse_source(obj.remove("source"))?;
-        let category = optional_text(&mut obj, "category")?;
-        let tags = match obj.remove("tags") {
-            None | Some(Value::Null) => Vec::new(),
+        let mut problems = Problems::default();
+        let external_id = problems.take(match obj.remove("externalId") {
+            Some(v) => ExternalId::from_json(&v).map_err(|e| InvalidJob::at("headline", e)),
+            None => Err(InvalidJob::at("headline.externalId", "is required")),
+        });
+        let title = problems.take(required_text(&mut obj, "title"));
+        let description = problems
+            .take(optional_text(&mut obj, "description"))
+            .flatten();
+        let url = problems.take(optional_text(&mut obj, "url")).flatten();
+        let published_at = problems.take(required_text(&mut obj, "publishedAt").and_then(|raw| {
+            DateTime::parse_from_rfc3339(raw.trim())
+                .map(|t| t.with_timezone(&Utc))
+                .map_err(|e| {
+                    InvalidJob::at(
+                        "headline.publishedAt",
+                        format!("{raw:?} is not an RFC 3339 date-time ({e})"),
+                    )
+                })
+        }));
+        let lang = problems.take(match optional_text(&mut obj, "lang") {
+            Ok(Some(l)) => parse_lang(&l),
+            Ok(None) => Ok("en".to_owned()),
+            Err(e) => Err(e),
+        });
+        let source = problems.take(parse_source(obj.remove("source")));
+        let category = problems.take(optional_text(&mut obj, "category")).flatten();
+        let tags = problems.take(match obj.remove("tags") {
+            None | Some(Value::Null) => Ok(Vec::new()),
             Some(Value::Array(items)) => items
                 .into_iter()
                 .enumerate()
@@ -190,45 +197,58 @@ impl Headline {
                         format!("must be a non-empty string, got {}", kind_of(&other)),
                     )),
                 })
-                .collect::<Result<_, _>>()?,
-            Some(other) => {
-                return Err(InvalidJob::at(
-                    "headline.tags",
-                    format!("must be an array of strings, got {}", kind_of(&other)),
-                ));
-            }
-        };
-        let cover_image = match obj.remove("coverImage") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(map)) => {
-                if let Some((k, v)) = map.iter().find(|(_, v)| !v.is_string()) {
-                    return Err(InvalidJob::at(
-                        &format!("headline.coverImage.{k}"),
-                        format!("must be a string, got {}", kind_of(v)),
-                    ));
-                }
-                Some(map)
-            }
-            Some(other) => {
-                return Err(InvalidJob::at(
-                    "headline.coverImage",
-                    format!("must be an object, got {}", kind_of(&other)),
-                ));
-            }
-        };
-        Ok(Self {
+                .collect::<Result<_, _>>(),
+            Some(other) => Err(InvalidJob::at(
+                "headline.tags",
+                format!("must be an array of strings, got {}", kind_of(&other)),
+            )),
+        });
+        let cover_image = problems.take(match obj.remove("coverImage") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Object(map)) => match map.iter().find(|(_, v)| !v.is_string()) {
+                Some((k, v)) => Err(InvalidJob::at(
+                    &format!("headline.coverImage.{k}"),
+                    format!("must be a string, got {}", kind_of(v)),
+                )),
+                None => Ok(Some(map)),
+            },
+            Some(other) => Err(InvalidJob::at(
+                "headline.coverImage",
+                format!("must be an object, got {}", kind_of(&other)),
+            )),
+        });
+        match (
             external_id,
             title,
-            description,
-            url,
             published_at,
             lang,
             source,
-            category,
             tags,
             cover_image,
-            extra: obj,
-        })
+        ) {
+            (
+                Some(external_id),
+                Some(title),
+                Some(published_at),
+                Some(lang),
+                Some(source),
+                Some(tags),
+                Some(cover_image),
+            ) if problems.0.is_empty() => Ok(Self {
+                external_id,
+                title,
+                description,
+                url,
+                published_at,
+                lang,
+                source,
+                category,
+                tags,
+                cover_image,
+                extra: obj,
+            }),
+            _ => Err(problems.into_error()),
+        }
     }
 
     /// What `sources/<id>.json` holds: [`Self::to_value`], pretty-printed.
@@ -327,42 +347,42 @@ impl Job {
                 kind_of(&value)
             )));
         };
-        let headline = match obj.remove("headline") {
-            Some(h) => Headline::from_value(h)?,
-            None => return Err(InvalidJob::at("headline", "is required")),
-        };
-        let prompt_version = match obj.remove("promptVersion") {
-            None | Some(Value::Null) => None,
-            Some(Value::Number(n)) => Some(
-                n.as_u64()
-                    .and_then(|n| u32::try_from(n).ok())
-                    .and_then(PromptVersion::new)
-                    .ok_or_else(|| {
-                        InvalidJob::at("promptVersion", format!("{n} is not an integer ≥ 1"))
-                    })?,
-            ),
-            Some(other) => {
-                return Err(InvalidJob::at(
-                    "promptVersion",
-                    format!("must be an integer, got {}", kind_of(&other)),
-                ));
-            }
-        };
-        let force = match obj.remove("force") {
-            None | Some(Value::Null) => false,
-            Some(Value::Bool(b)) => b,
-            Some(other) => {
-                return Err(InvalidJob::at(
-                    "force",
-                    format!("must be a boolean, got {}", kind_of(&other)),
-                ));
-            }
-        };
-        Ok(Self {
-            headline,
-            prompt_version,
-            force,
-        })
+        let mut problems = Problems::default();
+        let headline = problems.take(match obj.remove("headline") {
+            Some(h) => Headline::from_value(h),
+            None => Err(InvalidJob::at("headline", "is required")),
+        });
+        let prompt_version = problems.take(match obj.remove("promptVersion") {
+            None | Some(Value::Null) => Ok(None),
+            Some(Value::Number(n)) => n
+                .as_u64()
+                .and_then(|n| u32::try_from(n).ok())
+                .and_then(PromptVersion::new)
+                .map(Some)
+                .ok_or_else(|| {
+                    InvalidJob::at("promptVersion", format!("{n} is not an integer ≥ 1"))
+                }),
+            Some(other) => Err(InvalidJob::at(
+                "promptVersion",
+                format!("must be an integer, got {}", kind_of(&other)),
+            )),
+        });
+        let force = problems.take(match obj.remove("force") {
+            None | Some(Value::Null) => Ok(false),
+            Some(Value::Bool(b)) => Ok(b),
+            Some(other) => Err(InvalidJob::at(
+                "force",
+                format!("must be a boolean, got {}", kind_of(&other)),
+            )),
+        });
+        match (headline, prompt_version, force) {
+            (Some(headline), Some(prompt_version), Some(force)) => Ok(Self {
+                headline,
+                prompt_version,
+                force,
+            }),
+            _ => Err(problems.into_error()),
+        }
     }
 
     /// The message body for this job.
@@ -375,6 +395,22 @@ impl Job {
         obj.insert("force".into(), self.force.into());
         // A Map of plain values always serialises.
         serde_json::to_vec(&Value::Object(obj)).unwrap_or_default()
+    }
+}
+
+/// The broken rules of one message, collected so that all are named at once.
+#[derive(Default)]
+struct Problems(Vec<String>);
+
+impl Problems {
+    /// The value, or `None` with its problem noted.
+    fn take<T>(&mut self, result: Result<T, InvalidJob>) -> Option<T> {
+        result.map_err(|e| self.0.push(e.0)).ok()
+    }
+
+    /// Every problem noted, in the order of the fields: `a: …; b: …`.
+    fn into_error(self) -> InvalidJob {
+        InvalidJob(self.0.join("; "))
     }
 }
 
@@ -560,6 +596,27 @@ mod tests {
             let err = error_of(value.clone());
             assert!(err.contains(expected), "{value} gave {err:?}");
         }
+    }
+
+    #[test]
+    fn every_broken_rule_of_an_item_is_named_not_only_the_first() {
+        // Arrange: the item of issue 27, with no id, a number for a title, no date, no source.
+        let item = json!({"headline": {"title": 42}, "force": "yes"});
+
+        // Act
+        let err = error_of(item);
+
+        // Assert
+        for expected in [
+            "headline.externalId: is required",
+            "headline.title: must be a string, got a number",
+            "headline.publishedAt: is required",
+            "headline.source: is required",
+            "force: must be a boolean",
+        ] {
+            assert!(err.contains(expected), "{expected:?} missing from {err:?}");
+        }
+        assert_eq!(err.matches("; ").count(), 4, "{err}");
     }
 
     #[test]

@@ -27,6 +27,7 @@ fn main() -> ExitCode {
     telemetry::init(
         settings.log_format,
         settings.log_filter.as_deref(),
+        telemetry::colour_on_stderr(settings.no_color),
         std::io::stderr,
     );
     cli::execute(cli, settings)

@@ -708,7 +708,8 @@ mod tests {
         let facts = Facts::of_headline(&h);
         for version in lib.versions() {
             let set = lib.get(version).unwrap();
-            // The call that writes the story's paragraphs: `story` in v1, `article` in v2.
+            // The call that writes the story's paragraphs: `story` in v1 and v3, `article` in
+            // v2 and v4.
             let story = set
                 .calls()
                 .iter()
@@ -721,10 +722,13 @@ mod tests {
                 ]});
                 check(&answer, &Review::new(&h, &story.wording, &facts)).flawed
             };
-            // The example's sentence, as the template words it, in other spacing and case.
-            let copied = judge(
-                "AS PRICES decrease,  the profitability of mining diminishes, prompting large operators to unplug equipment.",
-            );
+            // The example's sentence, as the template words it, in other spacing and case: v1
+            // and v2 show the mining story, later sets another one (issue 27).
+            let copied = judge(if version.get() <= 2 {
+                "AS PRICES decrease,  the profitability of mining diminishes, prompting large operators to unplug equipment."
+            } else {
+                "PAYMENTS of this kind have mostly been limited to  online shops and a few specialised merchants."
+            });
             assert!(
                 copied
                     .iter()
@@ -738,6 +742,39 @@ mod tests {
                 !own.iter().any(|f| f.contains("copies")),
                 "v{version}: {own:?}"
             );
+        }
+    }
+
+    #[test]
+    fn no_set_after_v2_shows_the_story_of_an_example_headline_as_its_example() {
+        // v1 and v2 show the story of examples/headlines.ndjson's first line as "a different
+        // story": a faithful rewrite of that headline then reads as a copy of the example.
+        let lib = shipped();
+        let examples = std::fs::read_to_string(
+            Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/headlines.ndjson"),
+        )
+        .unwrap();
+        let titles: Vec<String> = examples
+            .lines()
+            .filter(|l| !l.trim().is_empty())
+            .map(|l| {
+                serde_json::from_str::<Value>(l).unwrap()["title"]
+                    .as_str()
+                    .unwrap()
+                    .to_lowercase()
+            })
+            .collect();
+        let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
+        for version in lib.versions().filter(|v| v.get() > 2) {
+            for entry in std::fs::read_dir(root.join(version.dir_name())).unwrap() {
+                let path = entry.unwrap().path();
+                let text = std::fs::read_to_string(&path).unwrap().to_lowercase();
+                let name = path.display();
+                assert!(!text.contains("mining revenue"), "{name}");
+                for title in &titles {
+                    assert!(!text.contains(title.as_str()), "{name}: {title}");
+                }
+            }
         }
     }
 

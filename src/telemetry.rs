@@ -3,15 +3,26 @@
 //! One subscriber for the process: human-readable lines by default, one JSON object per line
 //! with `REWRITER_LOG_FORMAT=json` (for log shippers), filtered by `RUST_LOG` (default `info`).
 //! Logs go to standard error so that commands like `render` keep standard output for data.
-//! Tests pass their own writer (a sink unless `TEST_LOG` is set).
+//! Colour (ANSI escapes) only where a person reads them: on a terminal, unless `NO_COLOR` is
+//! set; a log file or a pipe gets plain text. Tests pass their own writer (a sink unless
+//! `TEST_LOG` is set).
+
+use std::io::IsTerminal;
 
 use tracing_subscriber::EnvFilter;
 use tracing_subscriber::fmt::MakeWriter;
 
 use crate::config::LogFormat;
 
+/// Whether logs written to standard error may carry colour: it is a terminal and `NO_COLOR`
+/// (passed in as `no_color`, read by `config`) is not set.
+pub fn colour_on_stderr(no_color: bool) -> bool {
+    !no_color && std::io::stderr().is_terminal()
+}
+
 /// Installs the global subscriber; a second call is a no-op (tests share one process).
-pub fn init<W>(format: LogFormat, filter: Option<&str>, writer: W)
+/// `colour`: ANSI escapes in human-readable lines (never in JSON).
+pub fn init<W>(format: LogFormat, filter: Option<&str>, colour: bool, writer: W)
 where
     W: for<'a> MakeWriter<'a> + Send + Sync + 'static,
 {
@@ -24,10 +35,11 @@ where
         .with_target(false);
     let _ = match format {
         LogFormat::Json => builder
+            .with_ansi(false)
             .json()
             .with_current_span(true)
             .with_span_list(false)
             .try_init(),
-        LogFormat::Pretty => builder.compact().try_init(),
+        LogFormat::Pretty => builder.with_ansi(colour).compact().try_init(),
     };
 }

@@ -138,6 +138,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         return v;
     };
     let title = normalize_lower(&headline.title);
+    let description = normalize_lower(headline.description.as_deref().unwrap_or_default());
     let mut prose: Vec<(String, String)> = Vec::new();
     for (key, value) in fields {
         match (key.as_str(), value) {
@@ -216,6 +217,15 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                         v.flawed
                             .push(format!("{key}[{i}]: do not open by repeating the headline"));
                     }
+                    if key == "bullets" && repeats_title(&text, &title) {
+                        v.flawed.push(format!(
+                            "{key}[{i}]: repeats the headline word for word; say what it means for the market"
+                        ));
+                    } else if key == "bullets" && repeats_title(&text, &description) {
+                        v.flawed.push(format!(
+                            "{key}[{i}]: repeats the news item's description word for word; say what it means for the market"
+                        ));
+                    }
                     prose.push((format!("{key}[{i}]"), text));
                 }
             }
@@ -226,6 +236,15 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                     .all(|t| t.trim().is_empty()) =>
             {
                 v.invalid.push("tags: give at least one tag".into());
+            }
+            // The answer's tags are printed only for a headline without tags of its own.
+            ("tags", Value::Array(items)) if headline.tags.is_empty() => {
+                for tag in items.iter().filter_map(Value::as_str) {
+                    if !is_word_or_ticker(tag.trim()) {
+                        v.flawed
+                            .push(format!("tags: {:?} is not a word or a ticker", tag.trim()));
+                    }
+                }
             }
             _ => {}
         }
@@ -366,6 +385,18 @@ fn text_problem(text: &str) -> Option<&'static str> {
         "knowledge cutoff",
         "as of my last",
     ];
+    // Text about the task or the input instead of the story: what a small model writes when
+    // it narrates the prompt ("This is a new story, and it's not about the previous one", "The
+    // news item was rejected."). Phrases no news article needs: not "a different story"
+    // ("on-chain data tells a different story") nor "as requested" ("as requested by the SEC").
+    const TASK_TALK: &[&str] = &[
+        "news item",
+        "this is a new story",
+        "not about the previous",
+        "the previous story",
+        "this story is about",
+        "the story is about",
+    ];
     const PLACEHOLDERS: &[&str] = &[
         "lorem ipsum",
         "[insert",
@@ -379,18 +410,27 @@ fn text_problem(text: &str) -> Option<&'static str> {
     ];
     // Upper case only, as whole words: Spanish and Portuguese "todo" is an ordinary word.
     const MARKERS: &[&str] = &["TODO", "TBD", "XXX", "FIXME"];
-    // Patterns 0.. are AI talk, the rest placeholders.
+    // Patterns 0.. are AI talk, then talk about the task, the rest placeholders.
     #[allow(clippy::expect_used)] // A few short constant phrases: far below any size limit.
     static PHRASES: LazyLock<AhoCorasick> = LazyLock::new(|| {
-        AhoCorasick::new(AI_TALK.iter().chain(PLACEHOLDERS)).expect("the phrase lists build")
+        AhoCorasick::new(AI_TALK.iter().chain(TASK_TALK).chain(PLACEHOLDERS))
+            .expect("the phrase lists build")
     });
-    // Every phrase of either list in one pass; talk about being an AI is named first.
-    let mut placeholder = false;
+    // Every phrase of the lists in one pass; talk about being an AI is named first.
+    let (mut task, mut placeholder) = (false, false);
     for found in PHRASES.find_iter(&lower) {
-        if found.pattern().as_usize() < AI_TALK.len() {
+        let pattern = found.pattern().as_usize();
+        if pattern < AI_TALK.len() {
             return Some("talks about itself or its instructions");
         }
-        placeholder = true;
+        if pattern < AI_TALK.len() + TASK_TALK.len() {
+            task = true;
+        } else {
+            placeholder = true;
+        }
+    }
+    if task {
+        return Some("talks about the task or the news item instead of telling the story");
     }
     if placeholder
         || MARKERS.iter().any(|m| text.contains(m))
@@ -411,6 +451,29 @@ fn first_sentence_is(text: &str, title: &str) -> bool {
     let first = normalize_lower(first);
     let first = first.trim_end_matches(['.', '!', '?', ':']).trim();
     !title.is_empty() && first == title.trim_end_matches(['.', '!', '?', ':']).trim()
+}
+
+/// Whether a bullet is the headline's `title` (or description; in lower case) word for word, or
+/// holds it whole.
+fn repeats_title(bullet: &str, title: &str) -> bool {
+    let title = title.trim_end_matches(['.', '!', '?', ':']).trim();
+    // A title of a word or two is a subject, which a bullet may well name.
+    title.split_whitespace().count() >= 3 && normalize_lower(bullet).contains(title)
+}
+
+/// Whether a tag can be a topic word or a ticker (`BTC`, `MINING`, `LAYER-2`, `REAL_ESTATE`).
+/// Not: a part longer than any tag word (a run of words glued together, as small models write:
+/// `MENERBURGESWITDUFFERGOLD`), or a part of more than six letters without a vowel.
+fn is_word_or_ticker(tag: &str) -> bool {
+    const LONGEST_WORD: usize = 15;
+    !tag.is_empty()
+        && tag.split(['-', '_', ' ']).all(|part| {
+            let letters = part.chars().filter(|c| c.is_alphabetic()).count();
+            let vowel = part
+                .chars()
+                .any(|c| matches!(c.to_ascii_uppercase(), 'A' | 'E' | 'I' | 'O' | 'U' | 'Y'));
+            part.chars().count() <= LONGEST_WORD && (letters <= 6 || vowel || !part.is_ascii())
+        })
 }
 
 /// Whether `needle` occurs in `haystack`. Its first 16 bytes are looked for first (a byte

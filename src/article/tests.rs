@@ -221,6 +221,153 @@ fn junk_that_small_models_write_is_flagged() {
     }
 }
 
+// The four below are built from what SmolLM2-135M wrote for the six example headlines (issue 27).
+
+#[test]
+fn text_about_the_task_instead_of_the_story_is_flagged() {
+    // Arrange
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let overview = json!({"overview": "This is a new story, and it's not about the previous one. Bitcoin mining revenue fell to a record low as operators unplugged machines."});
+    let bullets = json!({"bullets": [
+        "Network security could weaken as miners unplug their machines.",
+        "The news item was rejected.",
+        "Fewer miners may reduce the hash rate of the network.",
+    ]});
+
+    // Act
+    let overview = check_fields(&overview, &h, "");
+    let bullets = check_fields(&bullets, &h, "");
+
+    let commentary = check_fields(
+        &json!({"commentary": ["The story is about a company's decision to make a major shift in how they manage their finances."]}),
+        &h,
+        "",
+    );
+
+    // Assert
+    let flag = "talks about the task or the news item instead of telling the story";
+    assert_eq!(
+        commentary.flawed,
+        [format!("commentary[0]: {flag}")],
+        "{commentary:?}"
+    );
+    assert_eq!(
+        overview.flawed,
+        [format!("overview: {flag}")],
+        "{overview:?}"
+    );
+    assert_eq!(
+        bullets.flawed,
+        [format!("bullets[1]: {flag}")],
+        "{bullets:?}"
+    );
+}
+
+#[test]
+fn numbered_bullets_are_printed_without_their_numbers_and_pass() {
+    // Arrange
+    let h = headline("T");
+    let mut d = draft();
+    d.bullets = vec![
+        "- 1. Network security could weaken as miners unplug.".into(),
+        "2) Fewer miners may reduce the hash rate.".into(),
+        "(3) New entrants may be discouraged.".into(),
+        "2026. A year of lower rewards could follow for miners.".into(),
+    ];
+
+    // Act
+    let verdict = check_fields(&json!({"bullets": d.bullets}), &h, "");
+    let a = Article::assemble(
+        &h,
+        &d,
+        &english(),
+        PromptVersion::new(1).unwrap(),
+        Provenance::default(),
+        Utc::now(),
+    );
+
+    // Assert
+    assert!(verdict.is_clean(), "{verdict:?}");
+    assert!(
+        a.body.ends_with(
+            "- Network security could weaken as miners unplug.\n\
+             - Fewer miners may reduce the hash rate.\n\
+             - New entrants may be discouraged.\n\
+             - 2026. A year of lower rewards could follow for miners.\n"
+        ),
+        "{}",
+        a.body
+    );
+}
+
+#[test]
+fn a_bullet_that_repeats_the_headline_word_for_word_is_flagged() {
+    // Arrange
+    let h = headline("Ether Slips as Staking Withdrawals Climb");
+    let answer = json!({"bullets": [
+        "Ether slips as staking withdrawals climb.",
+        "Withdrawals could add selling pressure on ether in the short term.",
+        "Staking yields may rise for those who stay.",
+    ]});
+
+    // Act
+    let v = check_fields(&answer, &h, "");
+
+    // Assert
+    assert_eq!(
+        v.flawed,
+        ["bullets[0]: repeats the headline word for word; say what it means for the market"],
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_bullet_that_holds_the_description_word_for_word_is_flagged() {
+    // Arrange: SmolLM2's bullet for the mining headline, with v3 (issue 27).
+    let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
+    let answer = json!({"bullets": [
+        "Bloomberg (Crypto) has announced revenue dropped to a record as operators unplugged 40% of machines.",
+        "Network security could weaken as miners unplug their machines.",
+        "Fewer miners may reduce the hash rate of the network.",
+    ]});
+
+    // Act
+    let v = check_fields(&answer, &h, "");
+
+    // Assert
+    assert_eq!(
+        v.flawed,
+        [
+            "bullets[0]: repeats the news item's description word for word; say what it means for the market"
+        ],
+        "{v:?}"
+    );
+}
+
+#[test]
+fn a_tag_that_is_no_word_or_ticker_is_flagged_when_the_article_would_print_it() {
+    // Arrange
+    let h = headline("Stablecoin Issuer Adds Gold-Backed Token to Lineup");
+    let answer = json!({"tags": ["GOLD", "MENERBURGESWITDUFFERGOLD", "STABLECOINS", "LAYER-2", "REAL_ESTATE", "CRYPTOCURRENCY", "BTC"]});
+    let mut tagged = h.clone();
+    tagged.tags = vec!["GOLD".into()];
+
+    // Act
+    let v = check_fields(&answer, &h, "");
+    let ignored = check_fields(&answer, &tagged, "");
+
+    // Assert
+    assert_eq!(
+        v.flawed,
+        ["tags: \"MENERBURGESWITDUFFERGOLD\" is not a word or a ticker"],
+        "{v:?}"
+    );
+    assert!(
+        ignored.is_clean(),
+        "the headline's own tags are printed: {ignored:?}"
+    );
+}
+
 #[test]
 fn answers_the_article_cannot_be_built_from_are_invalid() {
     let h = headline("T");

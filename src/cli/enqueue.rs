@@ -16,24 +16,29 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
     let publisher = Publisher::open(&broker, &settings.queue)
         .await
         .context("opening a confirm channel")?;
-    let progress = Progress::new(items.len() as u64, "jobs enqueued");
+    // The progress counts jobs confirmed by the broker, out of the items that are jobs: a
+    // rejected line is never "enqueued".
+    let valid = items.iter().filter(|item| item.job.is_ok()).count();
+    let progress = Progress::new(valid as u64, "jobs enqueued");
     let (mut enqueued, mut rejected) = (0usize, 0usize);
     for item in items {
         let outcome = match item.job {
             Ok(job) => publisher
                 .publish(&settings.queue, &job.to_json(), Default::default())
                 .await
-                .map_err(|e| e.to_string()),
-            Err(invalid) => Err(invalid.to_string()),
+                .map_err(|e| format!("not enqueued: {e}")),
+            Err(invalid) => Err(format!("rejected: {invalid}")),
         };
         match outcome {
-            Ok(()) => enqueued += 1,
+            Ok(()) => {
+                enqueued += 1;
+                progress.inc(1);
+            }
             Err(reason) => {
                 rejected += 1;
-                progress.eprintln(format_args!("{}: rejected: {reason}", item.origin));
+                progress.eprintln(format_args!("{}: {reason}", item.origin));
             }
         }
-        progress.inc(1);
     }
     progress.finish();
     publisher.close().await;

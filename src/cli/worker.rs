@@ -1,4 +1,5 @@
 //! `rewriter worker`: build the worker, run it until SIGINT/SIGTERM; a second signal exits.
+//! What it did is one line on standard output at the end.
 
 use std::io::IsTerminal;
 
@@ -39,5 +40,10 @@ pub async fn run(settings: Settings, args: WorkerArgs) -> anyhow::Result<bool> {
         })
         .await?;
     tracing::debug!(?summary, "worker exited");
+    // On standard output, for scripts (scripts/quickstart.sh tells from it what happened).
+    println!(
+        "worker done: {} written, {} already written, {} dead-lettered, {} requeued",
+        summary.written, summary.already_written, summary.dead_lettered, summary.requeued
+    );
     Ok(true)
 }

@@ -333,7 +333,7 @@ fn compose_worker_runs_the_worker_command_against_the_defined_queue() {
 fn compose_uses_only_variables_the_code_reads() {
     // Arrange
     let compose = compose();
-    let known = rewriter::config::ENV_VARS;
+    let known: Vec<&str> = rewriter::config::SETTINGS.iter().map(|s| s.var).collect();
 
     // Act
     let unknown: Vec<String> = ["worker", "enqueue", "ingest"]
@@ -341,7 +341,7 @@ fn compose_uses_only_variables_the_code_reads() {
         .flat_map(|name| {
             environment(service(&compose, name))
                 .into_iter()
-                .filter(|(key, _)| !known.contains(&key.as_str()))
+                .filter(|(key, _)| !rewriter::config::is_setting(key))
                 .map(move |(key, _)| format!("{name}: {key}"))
         })
         .collect();
@@ -420,7 +420,7 @@ fn compose_desk_serves_the_workers_archive_on_host_port_8080() {
     let unknown: Vec<String> = environment(desk)
         .into_iter()
         .map(|(key, _)| key)
-        .filter(|key| !rewriter::config::ENV_VARS.contains(&key.as_str()))
+        .filter(|key| !rewriter::config::is_setting(key))
         .collect();
     let addr = compose_default(&env_value(desk, "REWRITER_DESK_ADDR"));
     let ports: Vec<String> = desk
@@ -455,6 +455,67 @@ fn compose_desk_serves_the_workers_archive_on_host_port_8080() {
     }
     assert!(content(desk).is_some() && content(desk) == content(worker));
     assert!(!env_value(desk, "REWRITER_DESK_USERS").is_empty());
+}
+
+#[test]
+fn the_readme_lists_every_setting_the_code_reads_and_no_other() {
+    // Arrange
+    let readme = read("README.md");
+    let section = readme
+        .split("\n## Configuration\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("README.md has a Configuration section");
+
+    // Act
+    let mut listed: Vec<&str> = section
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .collect();
+    let mut known: Vec<&str> = rewriter::config::SETTINGS.iter().map(|s| s.var).collect();
+    listed.sort_unstable();
+    known.sort_unstable();
+
+    // Assert
+    assert_eq!(
+        listed, known,
+        "README.md's Configuration table against config::SETTINGS"
+    );
+}
+
+#[test]
+fn the_contract_names_every_command_and_only_settings_the_code_reads() {
+    // Arrange
+    let contract = read("docs/contract.md");
+
+    // Act
+    let missing: Vec<&str> = rewriter::cli::COMMANDS
+        .iter()
+        .copied()
+        .filter(|command| !contract.contains(&format!("`rewriter {command}")))
+        .collect();
+    let settings = contract
+        .split("\n## Settings\n")
+        .nth(1)
+        .and_then(|rest| rest.split("\n## ").next())
+        .expect("docs/contract.md has a Settings section");
+    let unknown: Vec<&str> = settings
+        .lines()
+        .filter_map(|line| line.strip_prefix("| `"))
+        .filter_map(|rest| rest.split('`').next())
+        .filter(|var| !rewriter::config::is_setting(var))
+        .collect();
+
+    // Assert
+    assert!(
+        missing.is_empty(),
+        "commands docs/contract.md lacks: {missing:?}"
+    );
+    assert!(
+        unknown.is_empty(),
+        "docs/contract.md's table names settings the code does not read: {unknown:?}"
+    );
 }
 
 #[test]

@@ -90,7 +90,7 @@ async fn example_headlines_enqueued_by_the_cli_become_articles_that_keep_the_con
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn with_the_current_prompt_set_each_article_is_written_from_one_request() {
-    // Arrange: the shipped prompts' current set (v2), the English example headlines
+    // Arrange: the shipped prompts' current set (v4), the English example headlines
     let mut env = TestEnv::new().await;
     env.current_prompts();
     let sources = example_sources();
@@ -119,7 +119,7 @@ async fn with_the_current_prompt_set_each_article_is_written_from_one_request() 
     worker.stop().await;
 
     // Assert: one request an article, for the whole article, and articles that keep the
-    // contract, recorded as v2
+    // contract, recorded as v4
     let requests = env.llm.received();
     assert_eq!(requests.len(), english.len());
     for body in &requests {
@@ -133,9 +133,9 @@ async fn with_the_current_prompt_set_each_article_is_written_from_one_request() 
         assert_keeps_contract(&article, Some(&sources[&id]));
         let text = std::fs::read_to_string(&article).unwrap();
         let ai = rewriter::article::parse_frontmatter(&text).unwrap().ai;
-        assert_eq!(ai.version, 2, "{id}");
+        assert_eq!(ai.version, 4, "{id}");
         assert_eq!(
-            std::fs::read(env.out().join(format!("versions/{id}/v2.md"))).unwrap(),
+            std::fs::read(env.out().join(format!("versions/{id}/v4.md"))).unwrap(),
             text.as_bytes()
         );
     }

@@ -504,6 +504,7 @@ fn init_logs() {
         rewriter::telemetry::init(
             rewriter::config::LogFormat::Pretty,
             Some("debug,lapin=info,async_openai=info,hyper=info,reqwest=info"),
+            rewriter::telemetry::colour_on_stderr(false),
             std::io::stderr,
         );
     }
