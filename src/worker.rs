@@ -351,7 +351,7 @@ async fn handle_delivery(
 ) {
     let metrics = pipeline.metrics();
     let started = Instant::now();
-    let _in_flight = metrics.job_started();
+    let in_flight = metrics.job_started();
     if let Some(lag) = delivery
         .published_at()
         .and_then(|at| SystemTime::now().duration_since(at).ok())
@@ -383,25 +383,25 @@ async fn handle_delivery(
         }
     };
     let mut llm_time = None;
-    let settled = match result {
+    let (outcome, settled) = match result {
         Ok(outcome) => {
-            match outcome {
+            let outcome = match outcome {
                 Outcome::Written { llm_time: t, .. } => {
                     llm_time = Some(t);
-                    metrics.job_settled(JobOutcome::Written);
+                    JobOutcome::Written
                 }
-                Outcome::AlreadyWritten { .. } => metrics.job_settled(JobOutcome::AlreadyWritten),
-            }
+                Outcome::AlreadyWritten { .. } => JobOutcome::AlreadyWritten,
+            };
             delivery.ack();
-            Ok(())
+            (outcome, Ok(()))
         }
         Err(error) => match error.disposition() {
             Disposition::DeadLetter => {
                 tracing::warn!(error.message = %error, error.cause_chain = ?error, delivery_count = delivery.delivery_count(), "job dead-lettered");
-                metrics.job_settled(JobOutcome::DeadLettered);
-                delivery
+                let settled = delivery
                     .dead_letter(&error.to_string(), error.attempts())
-                    .await
+                    .await;
+                (JobOutcome::DeadLettered, settled)
             }
             Disposition::RetryLater(delay) => {
                 tracing::error!(error.message = %error, retry_in_secs = delay.as_secs(), "job failed; it goes back to the queue later");
@@ -409,13 +409,11 @@ async fn handle_delivery(
                     () = tokio::time::sleep(delay) => {}
                     () = stopping.cancelled() => {}
                 }
-                metrics.job_settled(JobOutcome::Requeued);
-                delivery.requeue().await
+                (JobOutcome::Requeued, delivery.requeue().await)
             }
             Disposition::Return | Disposition::WaitForLlm => {
                 tracing::info!("not started before shutdown; returning the job to the queue");
-                metrics.job_settled(JobOutcome::Requeued);
-                delivery.requeue().await
+                (JobOutcome::Requeued, delivery.requeue().await)
             }
             Disposition::Fatal => {
                 tracing::error!(error.message = %error, "the worker cannot go on; returning the job and stopping");
@@ -423,11 +421,14 @@ async fn handle_delivery(
                     f.get_or_insert_with(|| error.to_string());
                 }
                 stopping.cancel();
-                metrics.job_settled(JobOutcome::Requeued);
-                delivery.requeue().await
+                (JobOutcome::Requeued, delivery.requeue().await)
             }
         },
     };
+    // Out of flight before it counts as settled, so that a reader who saw every job settled
+    // also sees none in flight.
+    drop(in_flight);
+    metrics.job_settled(outcome);
     if let Some(llm_time) = llm_time {
         let took = started.elapsed();
         metrics.job_seconds.observe(took);
