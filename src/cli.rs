@@ -434,7 +434,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Prompts { command } => prompts::run(&settings, command).await,
         Command::Diff(args) => diff::run(&settings, args).await,
         Command::Dead(args) => dead::run(&settings, args).await,
-        Command::Audit(args) => audit::run(&settings, args),
+        Command::Audit(args) => audit::run(&settings, args).await,
         Command::Cost(args) => cost::run(&settings, args).await,
     };
     match result {

@@ -18,13 +18,13 @@ pub async fn run(settings: &Settings, args: CostArgs) -> anyhow::Result<bool> {
     let mut report = Report::default();
     let mut unreadable = 0u64;
     // Reporting must not create an output folder where there is none.
-    if settings.out_dir.is_dir() {
+    if crate::store::exists(&settings.out_dir) {
         let store = ContentStore::open(&settings.out_dir).await?;
         for id in store.versioned_ids().await? {
             let versions = match store.versions(&id).await {
                 Ok(v) => v,
                 Err(e) => {
-                    let dir = settings.out_dir.join("versions").join(id.as_ref());
+                    let dir = store.root().join("versions").join(id.as_ref());
                     eprintln!("{}: cannot be listed: {}", dir.display(), reason(&e));
                     unreadable += 1;
                     continue;

@@ -4,6 +4,7 @@
 pub mod contract;
 pub mod fake_llm;
 pub mod feed_server;
+pub mod moto;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
