@@ -42,6 +42,10 @@ const RETRY: RetryConfig = RetryConfig {
     retry_timeout: Duration::from_secs(30),
 };
 
+/// Extra tries of a conditional create that failed fast (see [`Bucket::put_if_absent`]).
+const CREATE_RETRIES: u32 = 4;
+const QUICK_FAILURE: Duration = Duration::from_secs(5);
+
 /// One request, connect to last byte (articles are a few kilobytes); then connecting alone.
 const REQUEST_TIMEOUT: &str = "20s";
 const CONNECT_TIMEOUT: &str = "5s";
@@ -227,15 +231,28 @@ impl Bucket {
         relative: &str,
         bytes: Vec<u8>,
     ) -> Result<bool, StoreError> {
-        let opts = PutOptions::from(PutMode::Create);
-        match self
-            .store
-            .put_opts(&self.key(relative), PutPayload::from(bytes), opts)
-            .await
-        {
-            Ok(_) => Ok(true),
-            Err(object_store::Error::AlreadyExists { .. }) => Ok(false),
-            Err(e) => Err(self.remote("create", relative)(e)),
+        let payload = PutPayload::from(bytes);
+        let mut tries = 0;
+        loop {
+            let opts = PutOptions::from(PutMode::Create);
+            let started = std::time::Instant::now();
+            match self
+                .store
+                .put_opts(&self.key(relative), payload.clone(), opts)
+                .await
+            {
+                Ok(_) => return Ok(true),
+                Err(object_store::Error::AlreadyExists { .. }) => return Ok(false),
+                // `object_store` does not retry a conditional put whose connection dropped
+                // after sending (it cannot know it is idempotent). It is: a try that did land
+                // makes the next one answer "exists", which is the truth. A quick failure is
+                // such a drop; a slow one already had `RETRY`'s tries.
+                Err(_) if tries < CREATE_RETRIES && started.elapsed() < QUICK_FAILURE => {
+                    tries += 1;
+                    tokio::time::sleep(RETRY.backoff.init_backoff * 2u32.pow(tries)).await;
+                }
+                Err(e) => return Err(self.remote("create", relative)(e)),
+            }
         }
     }
 

@@ -37,6 +37,8 @@ mod reprocess;
 mod rewrite;
 /// The archive in an S3-compatible bucket (moto): every command, redelivery, bad locations.
 mod s3;
+/// Many hosts on one bucket: racing workers, a SIGKILL, a faulting network; one version a job.
+mod s3_hosts;
 /// House rules that no single file shows: module docs, module boundaries, no unwrap.
 mod tidy;
 /// Responses recorded from llama.cpp's server, replayed.
