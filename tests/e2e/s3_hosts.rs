@@ -142,3 +142,57 @@ async fn faults_between_worker_and_bucket_lose_and_duplicate_nothing() {
     let faults = proxy.counts.faults.load(Ordering::Relaxed);
     assert!(faults >= 5, "only {faults} faults injected");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bucket_that_stays_down_returns_the_job_and_readyz_says_why() {
+    // Arrange: a worker up against a bucket that then answers only 503
+    let mut env = TestEnv::new().await;
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(moto.port, 0.0).await;
+    let bucket = env.use_bucket_at(&moto.endpoint(), &moto.bucket(), &proxy.endpoint());
+    let port = crate::support::moto::free_port();
+    env.set("REWRITER_METRICS_ADDR", &format!("127.0.0.1:{port}"));
+    env.set("RUST_LOG", "off");
+    let mut worker = env
+        .command(&["worker"])
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let addr = format!("127.0.0.1:{port}");
+    poll_until(
+        Duration::from_secs(30),
+        async || match rewriter::health::get(&addr, "/readyz").await {
+            Ok((200, _)) => Ok(()),
+            other => Err(format!("{other:?}")),
+        },
+    )
+    .await;
+    proxy.counts.down.store(true, Ordering::Relaxed);
+
+    // Act
+    env.publish_raw(&job("down1")).await;
+
+    // Assert: not ready, naming the store, while the job waits to go back to the queue …
+    let reason = poll_until(
+        Duration::from_secs(60),
+        async || match rewriter::health::get(&addr, "/readyz").await {
+            Ok((503, body)) if body.contains("store:") => Ok(body),
+            other => Err(format!("{other:?}")),
+        },
+    )
+    .await;
+    assert!(reason.contains("503"), "{reason}");
+    assert!(!reason.contains(crate::support::moto::SECRET_KEY));
+    // … returned at shutdown, and written once the bucket is back
+    proxy.counts.down.store(false, Ordering::Relaxed);
+    sigterm(&worker);
+    assert!(worker.wait().unwrap().success());
+    assert_eq!(
+        env.depth(&env.queue).await,
+        1,
+        "the job went back to the queue"
+    );
+    let drained = env.run(&["worker", "--exit-when-idle"], "");
+    assert!(drained.status.success());
+    assert_one_whole_version_per_job(&bucket, &["down1".to_owned()]).await;
+}

@@ -5,7 +5,7 @@
 //! that landed looks failed).
 
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::Duration;
 
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
@@ -16,6 +16,8 @@ use tokio::net::{TcpListener, TcpStream};
 pub struct Counts {
     pub forwarded: AtomicUsize,
     pub faults: AtomicUsize,
+    /// Every request answered 503 while set: a store that stays down.
+    pub down: AtomicBool,
 }
 
 pub struct FaultProxy {
@@ -60,7 +62,11 @@ async fn serve(
     counts: &Counts,
 ) -> std::io::Result<()> {
     let request = read_request(&mut client).await?;
-    let fault = (fastrand::f64() < rate).then(|| fastrand::u8(0..4));
+    let fault = if counts.down.load(Ordering::Relaxed) {
+        Some(0)
+    } else {
+        (fastrand::f64() < rate).then(|| fastrand::u8(0..4))
+    };
     if fault.is_some() {
         counts.faults.fetch_add(1, Ordering::Relaxed);
     }
