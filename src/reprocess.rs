@@ -89,6 +89,8 @@ pub async fn gather(
     } else {
         ids.to_vec()
     };
+    // One listing for every article's newest version, not one per article.
+    let latest_versions = &store.latest_versions().await?;
     let read: Vec<Result<Candidate, Unusable>> = futures_util::stream::iter(ids)
         .map(|id| async move {
             let unusable = |reason: String| Unusable {
@@ -117,7 +119,7 @@ pub async fn gather(
                     headline.external_id
                 ))));
             }
-            let latest = store.latest_version(&id).await?;
+            let latest = latest_versions.get(&id).copied();
             Ok::<_, StoreError>(Ok(Candidate { headline, latest }))
         })
         .buffered(READ_AHEAD)
@@ -132,6 +134,51 @@ pub async fn gather(
         }
     }
     Ok((candidates, unusable))
+}
+
+/// What a dry run without headline filters would enqueue, from listings alone.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Ids to enqueue with their newest version, in id order.
+    pub chosen: Vec<(ExternalId, Option<PromptVersion>)>,
+    pub up_to_date: Vec<ExternalId>,
+    pub unknown: Vec<ExternalId>,
+}
+
+/// [`gather`] + [`select`] for criteria that look at no headline (no `since`, no `source`):
+/// which ids have a source and each one's newest version come from two listings, a request
+/// per 1,000 keys in a bucket, so no source is read. Sources that could not be read are found
+/// only when the jobs are built.
+pub async fn select_by_listing(
+    store: &ContentStore,
+    criteria: &Criteria,
+) -> Result<Listed, StoreError> {
+    let (ids, latest) = tokio::try_join!(store.ids(), store.latest_versions())?;
+    let mut listed = Listed {
+        unknown: criteria
+            .ids
+            .iter()
+            .filter(|id| ids.binary_search(id).is_err())
+            .cloned()
+            .collect(),
+        ..Listed::default()
+    };
+    for id in ids {
+        if !criteria.ids.is_empty() && !criteria.ids.contains(&id) {
+            continue;
+        }
+        let newest = latest.get(&id).copied();
+        // The same rules as `select`'s, in the same order.
+        if criteria.outdated && newest.is_some_and(|v| v >= criteria.target) {
+            continue;
+        }
+        if !criteria.force && newest == Some(criteria.target) {
+            listed.up_to_date.push(id);
+        } else {
+            listed.chosen.push((id, newest));
+        }
+    }
+    Ok(listed)
 }
 
 /// Decides which candidates become jobs. Pure.

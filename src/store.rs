@@ -409,6 +409,38 @@ impl ContentStore {
         .await
     }
 
+    /// Every article's newest version, in one pass (one listing of `versions/` in a bucket).
+    pub async fn latest_versions(
+        &self,
+    ) -> Result<BTreeMap<ExternalId, PromptVersion>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(bucket
+                .all_versions()
+                .await?
+                .into_iter()
+                .filter_map(|(id, versions)| Some((id, *versions.last()?)))
+                .collect());
+        }
+        let dir = self.root.join("versions");
+        blocking(move || {
+            let mut latest = BTreeMap::new();
+            for name in list_names(&dir)? {
+                let Ok(id) = ExternalId::parse(&name) else {
+                    continue;
+                };
+                let newest = list_names(&dir.join(&name))?
+                    .iter()
+                    .filter_map(|f| PromptVersion::parse(f.strip_suffix(".md")?).ok())
+                    .max();
+                if let Some(v) = newest {
+                    latest.insert(id, v);
+                }
+            }
+            Ok(latest)
+        })
+        .await
+    }
+
     /// How many articles have each version (`versions/*/v<N>.md`), in one pass.
     pub async fn version_counts(&self) -> Result<BTreeMap<PromptVersion, usize>, StoreError> {
         if let Backend::Bucket(bucket) = &self.backend {
