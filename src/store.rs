@@ -409,6 +409,22 @@ impl ContentStore {
         .await
     }
 
+    /// Every article's versions, oldest first, in one pass (one listing of `versions/` in a
+    /// bucket, a request per 1,000 keys).
+    pub async fn all_versions(
+        &self,
+    ) -> Result<BTreeMap<ExternalId, Vec<PromptVersion>>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.all_versions().await;
+        }
+        let mut all = BTreeMap::new();
+        for id in self.versioned_ids().await? {
+            let versions = self.versions(&id).await?;
+            all.insert(id, versions);
+        }
+        Ok(all)
+    }
+
     /// Every article's newest version, in one pass (one listing of `versions/` in a bucket).
     pub async fn latest_versions(
         &self,
