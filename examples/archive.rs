@@ -35,7 +35,7 @@ fn article(id: &str, n: usize) -> String {
         "category": "markets",
         "tags": ["bitcoin", "markets"],
         "stickyWeight": 0,
-        "sentiment": "neutral",
+        "sentiment": "NEUTRAL",
         "score": 50,
         "draft": false,
         "ai": {

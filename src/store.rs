@@ -426,9 +426,7 @@ impl ContentStore {
     }
 
     /// Every article's newest version, in one pass (one listing of `versions/` in a bucket).
-    pub async fn latest_versions(
-        &self,
-    ) -> Result<BTreeMap<ExternalId, PromptVersion>, StoreError> {
+    pub async fn latest_versions(&self) -> Result<BTreeMap<ExternalId, PromptVersion>, StoreError> {
         if let Backend::Bucket(bucket) = &self.backend {
             return Ok(bucket
                 .all_versions()
