@@ -348,4 +348,44 @@ mod tests {
         );
         assert!(parse_since("yesterday").unwrap_err().contains("YYYY-MM-DD"));
     }
+
+    #[tokio::test]
+    async fn a_listing_selects_as_reading_the_sources_would() {
+        // Arrange: a at v1, b at v2
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        for (i, n) in [("a", 1), ("b", 1), ("b", 2)] {
+            store
+                .save(&id(i), v(n), format!("{i}{n}"), b"{}".to_vec())
+                .await
+                .unwrap();
+        }
+        let criteria = |outdated, ids: Vec<ExternalId>, force| Criteria {
+            target: v(2),
+            outdated,
+            ids,
+            since: None,
+            source: None,
+            force,
+        };
+
+        // Act
+        let outdated = select_by_listing(&store, &criteria(true, vec![], false))
+            .await
+            .unwrap();
+        let named = select_by_listing(&store, &criteria(false, vec![id("b"), id("z")], false))
+            .await
+            .unwrap();
+        let forced = select_by_listing(&store, &criteria(false, vec![id("b")], true))
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(outdated.chosen, vec![(id("a"), Some(v(1)))]);
+        assert!(outdated.up_to_date.is_empty());
+        assert!(named.chosen.is_empty());
+        assert_eq!(named.up_to_date, vec![id("b")]);
+        assert_eq!(named.unknown, vec![id("z")]);
+        assert_eq!(forced.chosen, vec![(id("b"), Some(v(2)))]);
+    }
 }
