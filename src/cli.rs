@@ -506,7 +506,7 @@ pub async fn run(cli: Cli, settings: Settings) -> ExitCode {
         Command::Prompts { command } => prompts::run(&settings, command).await,
         Command::Diff(args) => diff::run(&settings, args).await,
         Command::Dead(args) => dead::run(&settings, args).await,
-        Command::Audit(args) => audit::run(&settings, args),
+        Command::Audit(args) => audit::run(&settings, args).await,
         Command::Cost(args) => cost::run(&settings, args).await,
         Command::Approve(args) => approve::approve(&settings, args).await,
         Command::Reject(args) => approve::reject(&settings, args).await,

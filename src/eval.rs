@@ -172,7 +172,8 @@ impl Plan {
 /// Opens the archive under `root` for reading. A folder without `sources/` is an empty
 /// archive, and is left as it is (opening a store would create its folders).
 pub async fn open_archive(root: &Path) -> Result<ContentStore, EvalError> {
-    if !root.join("sources").is_dir() {
+    // A bucket is opened (and checked) whatever it holds; an empty one is found empty later.
+    if !crate::store::s3::is_bucket(root) && !root.join("sources").is_dir() {
         return Err(EvalError::EmptyArchive(root.to_owned()));
     }
     Ok(ContentStore::open(root).await?)

@@ -8,7 +8,8 @@
 //! * `/healthz`: 200 while the process serves requests (liveness).
 //! * `/readyz`: 200 when the worker is connected to the broker and consuming with its prompts
 //!   loaded, and its LLM answers; 503 with the failing checks otherwise (while connecting,
-//!   reconnecting, stopping; `llm: unreachable since …` while the LLM's circuit is open).
+//!   reconnecting, stopping; `llm: unreachable since …` while the LLM's circuit is open;
+//!   `store: …` from a failed write until a job is written again).
 //! * `/metrics`: [`Metrics::render`].
 //!
 //! [`get`] is the matching client (`rewriter health`, the tests, the benchmark).
@@ -55,6 +56,9 @@ impl Health {
             let since = chrono::DateTime::<chrono::Utc>::from(outage.since)
                 .to_rfc3339_opts(chrono::SecondsFormat::Secs, true);
             failing.push(format!("llm: unreachable since {since}: {}", outage.reason));
+        }
+        if let Some(reason) = self.metrics.store_failure() {
+            failing.push(format!("store: {reason}"));
         }
         failing
     }

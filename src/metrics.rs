@@ -209,6 +209,10 @@ pub struct Metrics {
     llm_reasks: AtomicU64,
     pacing_wait_nanos: AtomicU64,
     llm_outage: Mutex<Option<LlmOutage>>,
+    /// Why the last write to the archive failed, until one succeeds (`/readyz`).
+    store_failure: Mutex<Option<String>>,
+    /// Whether `store_failure` is set: a written job checks this, not the lock.
+    store_failing: AtomicBool,
     /// Time the circuit spent open, outages that ended only.
     llm_open_nanos: AtomicU64,
     llm_probes: AtomicU64,
@@ -241,6 +245,8 @@ impl Metrics {
             llm_reasks: AtomicU64::new(0),
             pacing_wait_nanos: AtomicU64::new(0),
             llm_outage: Mutex::new(None),
+            store_failure: Mutex::new(None),
+            store_failing: AtomicBool::new(false),
             llm_open_nanos: AtomicU64::new(0),
             llm_probes: AtomicU64::new(0),
             jobs_parked: AtomicU64::new(0),
@@ -332,6 +338,33 @@ impl Metrics {
         let nanos = u64::try_from(open.as_nanos()).unwrap_or(u64::MAX);
         self.llm_open_nanos.fetch_add(nanos, Ordering::Relaxed);
         Some(open)
+    }
+
+    /// A job could not be written (a full disk, a bucket that stays down): `/readyz` says
+    /// so until a job is written again ([`Self::store_recovered`]).
+    pub fn store_failed(&self, reason: &str) {
+        *self
+            .store_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+        self.store_failing.store(true, Ordering::Relaxed);
+    }
+
+    pub fn store_recovered(&self) {
+        if !self.store_failing.swap(false, Ordering::Relaxed) {
+            return;
+        }
+        self.store_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .take();
+    }
+
+    pub fn store_failure(&self) -> Option<String> {
+        self.store_failure
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
     }
 
     /// The outage under way, if the circuit is open.

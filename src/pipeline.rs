@@ -33,7 +33,7 @@ use crate::job::{InvalidJob, Job, PromptVersion};
 use crate::llm::{LlmClient, LlmError, Usage};
 use crate::metrics::Metrics;
 use crate::prompts::{PromptError, PromptLibrary};
-use crate::store::{ContentStore, StoreError};
+use crate::store::{ContentStore, Created, StoreError};
 
 /// A job's whole time budget: every call, attempt and wait. Well inside RabbitMQ's default
 /// 30-minute consumer acknowledgement timeout, after which the broker would close the channel.
@@ -73,6 +73,9 @@ pub enum JobError {
     Llm(#[from] LlmError),
     #[error("the article could not be written: {0}")]
     Store(#[from] StoreError),
+    /// The archive could not be opened (`REWRITER_OUT`): named once, not as a failed write.
+    #[error(transparent)]
+    Archive(StoreError),
     #[error(transparent)]
     Article(#[from] ArticleError),
     #[error("the answers do not form an article (a prompt-set bug): {0}")]
@@ -107,7 +110,7 @@ impl JobError {
             Self::Llm(LlmError::Fatal { .. } | LlmError::Setup(_)) => Disposition::Fatal,
             Self::Llm(LlmError::Unavailable { .. }) => Disposition::WaitForLlm,
             Self::Llm(_) => Disposition::DeadLetter,
-            Self::Store(_) => Disposition::RetryLater(STORE_RETRY_DELAY),
+            Self::Store(_) | Self::Archive(_) => Disposition::RetryLater(STORE_RETRY_DELAY),
             Self::Stopping => Disposition::Return,
         }
     }
@@ -139,7 +142,9 @@ impl Pipeline {
     /// [`Metrics`]; at most `settings.concurrency` jobs at the LLM at once.
     pub async fn build(settings: &Settings) -> Result<Self, JobError> {
         let prompts = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)?;
-        let store = ContentStore::open(&settings.out_dir).await?;
+        let store = ContentStore::open(&settings.out_dir)
+            .await
+            .map_err(JobError::Archive)?;
         let metrics = Arc::new(Metrics::new());
         let llm = LlmClient::new(&settings.llm, Arc::clone(&metrics))?;
         Ok(Self {
@@ -295,9 +300,15 @@ impl Pipeline {
             Article::assemble(headline, &draft, headings, version, provenance, Utc::now());
         let markdown = article.to_markdown()?;
         drop(slot);
-        self.store
-            .save(id, version, markdown, headline.to_source_json())
+        let created = self
+            .store
+            .create(id, version, markdown, headline.to_source_json(), job.force)
             .await?;
+        if created == Created::AlreadyWritten {
+            // Another host wrote this version while this one asked the LLM; theirs stands.
+            tracing::info!("the version was written by another worker meanwhile; keeping it");
+            return Ok(Outcome::AlreadyWritten { version });
+        }
         self.metrics.article_written(
             version,
             usage.prompt_tokens,

@@ -89,6 +89,8 @@ pub async fn gather(
     } else {
         ids.to_vec()
     };
+    // One listing for every article's newest version, not one per article.
+    let latest_versions = &store.latest_versions().await?;
     let read: Vec<Result<Candidate, Unusable>> = futures_util::stream::iter(ids)
         .map(|id| async move {
             let unusable = |reason: String| Unusable {
@@ -117,7 +119,7 @@ pub async fn gather(
                     headline.external_id
                 ))));
             }
-            let latest = store.latest_version(&id).await?;
+            let latest = latest_versions.get(&id).copied();
             Ok::<_, StoreError>(Ok(Candidate { headline, latest }))
         })
         .buffered(READ_AHEAD)
@@ -132,6 +134,51 @@ pub async fn gather(
         }
     }
     Ok((candidates, unusable))
+}
+
+/// What a dry run without headline filters would enqueue, from listings alone.
+#[derive(Debug, Default, Clone, PartialEq, Eq)]
+pub struct Listed {
+    /// Ids to enqueue with their newest version, in id order.
+    pub chosen: Vec<(ExternalId, Option<PromptVersion>)>,
+    pub up_to_date: Vec<ExternalId>,
+    pub unknown: Vec<ExternalId>,
+}
+
+/// [`gather`] + [`select`] for criteria that look at no headline (no `since`, no `source`):
+/// which ids have a source and each one's newest version come from two listings, a request
+/// per 1,000 keys in a bucket, so no source is read. Sources that could not be read are found
+/// only when the jobs are built.
+pub async fn select_by_listing(
+    store: &ContentStore,
+    criteria: &Criteria,
+) -> Result<Listed, StoreError> {
+    let (ids, latest) = tokio::try_join!(store.ids(), store.latest_versions())?;
+    let mut listed = Listed {
+        unknown: criteria
+            .ids
+            .iter()
+            .filter(|id| ids.binary_search(id).is_err())
+            .cloned()
+            .collect(),
+        ..Listed::default()
+    };
+    for id in ids {
+        if !criteria.ids.is_empty() && !criteria.ids.contains(&id) {
+            continue;
+        }
+        let newest = latest.get(&id).copied();
+        // The same rules as `select`'s, in the same order.
+        if criteria.outdated && newest.is_some_and(|v| v >= criteria.target) {
+            continue;
+        }
+        if !criteria.force && newest == Some(criteria.target) {
+            listed.up_to_date.push(id);
+        } else {
+            listed.chosen.push((id, newest));
+        }
+    }
+    Ok(listed)
 }
 
 /// Decides which candidates become jobs. Pure.
@@ -300,5 +347,45 @@ mod tests {
             parse_since("2026-02-06").unwrap()
         );
         assert!(parse_since("yesterday").unwrap_err().contains("YYYY-MM-DD"));
+    }
+
+    #[tokio::test]
+    async fn a_listing_selects_as_reading_the_sources_would() {
+        // Arrange: a at v1, b at v2
+        let dir = tempfile::tempdir().unwrap();
+        let store = ContentStore::open(dir.path()).await.unwrap();
+        for (i, n) in [("a", 1), ("b", 1), ("b", 2)] {
+            store
+                .save(&id(i), v(n), format!("{i}{n}"), b"{}".to_vec())
+                .await
+                .unwrap();
+        }
+        let criteria = |outdated, ids: Vec<ExternalId>, force| Criteria {
+            target: v(2),
+            outdated,
+            ids,
+            since: None,
+            source: None,
+            force,
+        };
+
+        // Act
+        let outdated = select_by_listing(&store, &criteria(true, vec![], false))
+            .await
+            .unwrap();
+        let named = select_by_listing(&store, &criteria(false, vec![id("b"), id("z")], false))
+            .await
+            .unwrap();
+        let forced = select_by_listing(&store, &criteria(false, vec![id("b")], true))
+            .await
+            .unwrap();
+
+        // Assert
+        assert_eq!(outdated.chosen, vec![(id("a"), Some(v(1)))]);
+        assert!(outdated.up_to_date.is_empty());
+        assert!(named.chosen.is_empty());
+        assert_eq!(named.up_to_date, vec![id("b")]);
+        assert_eq!(named.unknown, vec![id("z")]);
+        assert_eq!(forced.chosen, vec![(id("b"), Some(v(2)))]);
     }
 }

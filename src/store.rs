@@ -8,16 +8,25 @@
 //! desk/actions/<id>.ndjson  editors' decisions on the article (approve, reject, …), who, when
 //! ```
 //!
-//! Every file is written whole or not at all: a temporary file beside the target, flushed to
-//! disk, renamed, the rename flushed. Writes go through one thread that commits the saves
-//! waiting for it as a group, with one pair of flushes for all ([`commit`]). Paths are built
-//! only from a validated [`ExternalId`] and a [`PromptVersion`], and checked to stay under the
-//! root. The local folder is the one backend today; the public methods are the whole interface
-//! an object-store backend would implement. Reads, listings and checks run on tokio's blocking
-//! pool, off the reactor.
+//! Two backends hold this layout, chosen by `REWRITER_OUT`: a folder (the default) or an
+//! S3-compatible bucket (`s3://BUCKET[/PREFIX]`, [`s3`]), byte for byte the same under the root.
+//! They are the two arms of one enum rather than two implementations of a trait object: the
+//! folder's hot path (one `has_version`, one `save` a job) stays a direct call into the group
+//! commit below, with no boxed future, and each public method shows both backends side by side.
+//!
+//! In a folder every file is written whole or not at all: a temporary file beside the target,
+//! flushed to disk, renamed, the rename flushed. Writes go through one thread that commits the
+//! saves waiting for it as a group, with one pair of flushes for all ([`commit`]). Reads,
+//! listings and checks run on tokio's blocking pool, off the reactor. In a bucket every put is
+//! whole by the store's own guarantee; a version is created with `If-None-Match: *` so that of
+//! two hosts racing on one job exactly one writes it ([`ContentStore::create`]), and the
+//! published copy is repaired with `If-Match` ([`ContentStore::ensure_complete`]). Paths and
+//! keys are built only from a validated [`ExternalId`] and a [`PromptVersion`].
 
+mod bucket;
 mod commit;
 pub mod feeds;
+pub mod s3;
 
 use std::collections::BTreeMap;
 use std::fs;
@@ -30,6 +39,8 @@ use std::time::SystemTime;
 use crate::job::{ExternalId, PromptVersion};
 
 use commit::{Committer, Files};
+use futures_util::future::Either;
+use s3::Bucket;
 
 const TMP_SUFFIX: &str = ".tmp";
 
@@ -52,6 +63,17 @@ pub enum StoreError {
     },
     #[error("the blocking file task failed: {0}")]
     Join(String),
+    /// `REWRITER_OUT` names a store that cannot be used: unknown scheme, no such bucket, no
+    /// credentials, unreachable endpoint.
+    #[error("REWRITER_OUT {location}: {problem}")]
+    Config { location: String, problem: String },
+    /// A request to the object store failed after its retries.
+    #[error("{op} {location}: {reason}")]
+    Remote {
+        op: &'static str,
+        location: String,
+        reason: String,
+    },
 }
 
 impl StoreError {
@@ -68,18 +90,86 @@ pub struct Saved {
     pub article_path: PathBuf,
 }
 
-/// The article folder.
+/// What [`ContentStore::create`] did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Created {
+    Written(Saved),
+    /// The version existed (another host wrote it first); the rest of its files were
+    /// completed as [`ContentStore::ensure_complete`] does.
+    AlreadyWritten,
+}
+
+/// The article archive: a folder or a bucket.
 #[derive(Debug, Clone)]
 pub struct ContentStore {
+    /// The folder, or `s3://bucket/prefix` (for messages and the `*_path` methods).
     root: PathBuf,
-    committer: Committer,
+    backend: Backend,
+}
+
+#[derive(Debug, Clone)]
+enum Backend {
+    Folder(Committer),
+    Bucket(Bucket),
+}
+
+/// Keys relative to the root: the same strings as the folder's relative paths.
+fn version_key(id: &ExternalId, version: PromptVersion) -> String {
+    format!("versions/{id}/{}.md", version.dir_name())
+}
+
+fn article_key(id: &ExternalId) -> String {
+    format!("articles/{id}.md")
+}
+
+fn source_key(id: &ExternalId) -> String {
+    format!("sources/{id}.json")
+}
+
+fn actions_key(id: &ExternalId) -> String {
+    format!("desk/actions/{id}.ndjson")
+}
+
+/// The ids among listed names ending in `suffix`, with their stamps; other names are left out.
+fn stamped_ids(listed: Vec<(String, SystemTime)>, suffix: &str) -> Vec<(ExternalId, SystemTime)> {
+    listed
+        .into_iter()
+        .filter_map(|(name, at)| Some((ExternalId::parse(name.strip_suffix(suffix)?).ok()?, at)))
+        .collect()
+}
+
+fn result_key(id: &ExternalId, version: PromptVersion) -> String {
+    format!("results/{id}/{}.json", version.dir_name())
+}
+
+/// Whether an archive may exist at `location`, asked without creating one: a folder that
+/// exists, or any URL (which [`ContentStore::open`] then checks, or refuses). Reports use it so
+/// as not to create an output folder where there is none.
+pub fn exists(location: &Path) -> bool {
+    s3::is_bucket(location) || s3::unknown_scheme(location).is_some() || location.is_dir()
 }
 
 impl ContentStore {
     /// Opens (creating) the layout under `root` and removes temporary files that a killed
     /// process on this host left behind.
+    /// `s3://bucket/prefix` opens the bucket instead, checking that it answers.
     pub async fn open(root: impl Into<PathBuf>) -> Result<Self, StoreError> {
         let root: PathBuf = root.into();
+        if let Some(scheme) = s3::unknown_scheme(&root) {
+            return Err(StoreError::Config {
+                location: root.display().to_string(),
+                problem: format!(
+                    "unknown scheme {scheme}://; give a folder or s3://BUCKET[/PREFIX]"
+                ),
+            });
+        }
+        if let Some(location) = root.to_str().filter(|_| s3::is_bucket(&root)) {
+            let bucket = Bucket::open(location).await?;
+            return Ok(Self {
+                root: bucket.root(),
+                backend: Backend::Bucket(bucket),
+            });
+        }
         let dirs = ["articles", "versions", "sources"].map(|d| root.join(d));
         blocking(move || {
             for path in &dirs {
@@ -87,7 +177,10 @@ impl ContentStore {
             }
             sweep_orphaned_temporaries(&root);
             let committer = Committer::start(&root, &dirs)?;
-            Ok(Self { root, committer })
+            Ok(Self {
+                root,
+                backend: Backend::Folder(committer),
+            })
         })
         .await
     }
@@ -119,12 +212,53 @@ impl ContentStore {
         id: &ExternalId,
         version: PromptVersion,
     ) -> impl Future<Output = Result<bool, StoreError>> + use<> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            let (bucket, key) = (bucket.clone(), version_key(id, version));
+            return Either::Right(async move { Ok(bucket.head(&key).await?.is_some()) });
+        }
         let path = self.version_path(id, version);
-        blocking(move || match fs::metadata(&path) {
+        Either::Left(blocking(move || match fs::metadata(&path) {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == io::ErrorKind::NotFound => Ok(false),
             Err(e) => Err(StoreError::io("stat", &path)(e)),
-        })
+        }))
+    }
+
+    /// Writes a job's files like [`Self::save`], except that without `force` a version that
+    /// exists already is not replaced: in a bucket the version is created with `If-None-Match:
+    /// *`, so of two hosts racing on one job exactly one writes it, and the other completes the
+    /// rest and reports [`Created::AlreadyWritten`]. (A folder is one host's: its saves replace,
+    /// as they always have.)
+    pub async fn create(
+        &self,
+        id: &ExternalId,
+        version: PromptVersion,
+        markdown: String,
+        source_json: Vec<u8>,
+        force: bool,
+    ) -> Result<Created, StoreError> {
+        match &self.backend {
+            Backend::Folder(_) => Ok(Created::Written(
+                self.save(id, version, markdown, source_json).await?,
+            )),
+            Backend::Bucket(bucket) => {
+                if bucket
+                    .create(id, version, markdown, source_json, force)
+                    .await?
+                {
+                    Ok(Created::Written(self.saved(id, version)))
+                } else {
+                    Ok(Created::AlreadyWritten)
+                }
+            }
+        }
+    }
+
+    fn saved(&self, id: &ExternalId, version: PromptVersion) -> Saved {
+        Saved {
+            version_path: self.version_path(id, version),
+            article_path: self.article_path(id),
+        }
     }
 
     /// Writes the source, the version and the published copy, each whole, durably, in that
@@ -137,10 +271,13 @@ impl ContentStore {
         markdown: String,
         source_json: Vec<u8>,
     ) -> Result<Saved, StoreError> {
-        let saved = Saved {
-            version_path: self.version_path(id, version),
-            article_path: self.article_path(id),
-        };
+        let saved = self.saved(id, version);
+        if let Backend::Bucket(bucket) = &self.backend {
+            bucket
+                .create(id, version, markdown, source_json, true)
+                .await?;
+            return Ok(saved);
+        }
         self.write(vec![
             (self.source_path(id), source_json),
             (saved.version_path.clone(), markdown.clone().into_bytes()),
@@ -160,6 +297,9 @@ impl ContentStore {
         version: PromptVersion,
         source_json: Vec<u8>,
     ) -> Result<bool, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.ensure_complete(id, version, source_json).await;
+        }
         let version_path = self.version_path(id, version);
         let article_path = self.article_path(id);
         let source_path = self.source_path(id);
@@ -197,6 +337,9 @@ impl ContentStore {
 
     /// Makes version `version` the published article again, without touching the versions.
     pub async fn promote(&self, id: &ExternalId, version: PromptVersion) -> Result<(), StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.promote(id, version).await;
+        }
         let version_path = self.version_path(id, version);
         let unknown = id.clone();
         let text = blocking(move || match fs::read(&version_path) {
@@ -213,6 +356,9 @@ impl ContentStore {
 
     /// The versions written for an article, oldest first.
     pub async fn versions(&self, id: &ExternalId) -> Result<Vec<PromptVersion>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.versions(id).await;
+        }
         let dir = self.root.join("versions").join(id.as_ref());
         blocking(move || {
             let entries = match fs::read_dir(&dir) {
@@ -244,6 +390,9 @@ impl ContentStore {
     /// The ids that have a stored source (`sources/<id>.json`), sorted: what reprocessing can
     /// start from. Files whose name is not a valid id are not ours and are left out.
     pub async fn ids(&self) -> Result<Vec<ExternalId>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.ids().await;
+        }
         let dir = self.root.join("sources");
         blocking(move || {
             let mut ids = list_names(&dir)?
@@ -258,6 +407,9 @@ impl ContentStore {
 
     /// The ids that have at least one version folder (`versions/<id>/`), sorted.
     pub async fn versioned_ids(&self) -> Result<Vec<ExternalId>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(bucket.all_versions().await?.into_keys().collect());
+        }
         let dir = self.root.join("versions");
         blocking(move || {
             let mut ids = list_names(&dir)?
@@ -270,8 +422,63 @@ impl ContentStore {
         .await
     }
 
+    /// Every article's versions, oldest first, in one pass (one listing of `versions/` in a
+    /// bucket, a request per 1,000 keys).
+    pub async fn all_versions(
+        &self,
+    ) -> Result<BTreeMap<ExternalId, Vec<PromptVersion>>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.all_versions().await;
+        }
+        let mut all = BTreeMap::new();
+        for id in self.versioned_ids().await? {
+            let versions = self.versions(&id).await?;
+            all.insert(id, versions);
+        }
+        Ok(all)
+    }
+
+    /// Every article's newest version, in one pass (one listing of `versions/` in a bucket).
+    pub async fn latest_versions(&self) -> Result<BTreeMap<ExternalId, PromptVersion>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(bucket
+                .all_versions()
+                .await?
+                .into_iter()
+                .filter_map(|(id, versions)| Some((id, *versions.last()?)))
+                .collect());
+        }
+        let dir = self.root.join("versions");
+        blocking(move || {
+            let mut latest = BTreeMap::new();
+            for name in list_names(&dir)? {
+                let Ok(id) = ExternalId::parse(&name) else {
+                    continue;
+                };
+                let newest = list_names(&dir.join(&name))?
+                    .iter()
+                    .filter_map(|f| PromptVersion::parse(f.strip_suffix(".md")?).ok())
+                    .max();
+                if let Some(v) = newest {
+                    latest.insert(id, v);
+                }
+            }
+            Ok(latest)
+        })
+        .await
+    }
+
     /// How many articles have each version (`versions/*/v<N>.md`), in one pass.
     pub async fn version_counts(&self) -> Result<BTreeMap<PromptVersion, usize>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            let mut counts = BTreeMap::new();
+            for versions in bucket.all_versions().await?.into_values() {
+                for v in versions {
+                    *counts.entry(v).or_insert(0) += 1;
+                }
+            }
+            return Ok(counts);
+        }
         let dir = self.root.join("versions");
         blocking(move || {
             let mut counts = BTreeMap::new();
@@ -293,12 +500,41 @@ impl ContentStore {
         .await
     }
 
+    /// The ids that have a published copy (`articles/<id>.md`), sorted.
+    pub async fn published_ids(&self) -> Result<Vec<ExternalId>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.published_ids().await;
+        }
+        let dir = self.root.join("articles");
+        blocking(move || {
+            let mut ids = list_names(&dir)?
+                .iter()
+                .filter_map(|name| ExternalId::parse(name.strip_suffix(".md")?).ok())
+                .collect::<Vec<_>>();
+            ids.sort();
+            Ok(ids)
+        })
+        .await
+    }
+
+    /// Reads an article's published copy.
+    pub async fn read_article(&self, id: &ExternalId) -> Result<Vec<u8>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.read_required(&article_key(id)).await;
+        }
+        let path = self.article_path(id);
+        blocking(move || fs::read(&path).map_err(StoreError::io("read", &path))).await
+    }
+
     /// Reads one version of an article.
     pub async fn read_version(
         &self,
         id: &ExternalId,
         version: PromptVersion,
     ) -> Result<String, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.read_version(id, version).await;
+        }
         let path = self.version_path(id, version);
         let id = id.clone();
         blocking(move || match fs::read_to_string(&path) {
@@ -313,12 +549,29 @@ impl ContentStore {
 
     /// Reads a stored source (the headline JSON).
     pub async fn read_source(&self, id: &ExternalId) -> Result<Vec<u8>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.read_required(&source_key(id)).await;
+        }
         let path = self.source_path(id);
         blocking(move || fs::read(&path).map_err(StoreError::io("read", &path))).await
     }
 
-    /// Reads the published copy of an article (`articles/<id>.md`); `None` when there is none.
-    pub async fn read_article(&self, id: &ExternalId) -> Result<Option<String>, StoreError> {
+    /// Reads the published copy of an article (`articles/<id>.md`) as text; `None` when there
+    /// is none.
+    pub async fn read_published(&self, id: &ExternalId) -> Result<Option<String>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            let key = article_key(id);
+            let Some((bytes, _)) = bucket.get(&key).await? else {
+                return Ok(None);
+            };
+            return String::from_utf8(bytes)
+                .map(Some)
+                .map_err(|e| StoreError::Io {
+                    op: "read",
+                    path: bucket.root().join(&key),
+                    source: io::Error::new(io::ErrorKind::InvalidData, e),
+                });
+        }
         let path = self.article_path(id);
         blocking(move || match fs::read_to_string(&path) {
             Ok(text) => Ok(Some(text)),
@@ -331,6 +584,9 @@ impl ContentStore {
     /// Replaces the published copy with `markdown` (an editor's approval of a version),
     /// whole and durably; the versions are not touched.
     pub async fn publish(&self, id: &ExternalId, markdown: String) -> Result<(), StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.put(&article_key(id), markdown.into_bytes()).await;
+        }
         self.write(vec![(self.article_path(id), markdown.into_bytes())])
             .await
     }
@@ -338,6 +594,9 @@ impl ContentStore {
     /// The published copies (`articles/<id>.md`) with when each was last written, so that an
     /// index can re-read only what changed. Unordered; names that are not ids are left out.
     pub async fn article_stamps(&self) -> Result<Vec<(ExternalId, SystemTime)>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(stamped_ids(bucket.list_stamped("articles").await?, ".md"));
+        }
         let dir = self.root.join("articles");
         blocking(move || stamps(&dir, ".md")).await
     }
@@ -353,7 +612,10 @@ impl ContentStore {
 
     /// The recorded decisions on an article, one JSON text a line; empty when none.
     pub async fn read_actions(&self, id: &ExternalId) -> Result<String, StoreError> {
-        let bytes = read_if_present(self.actions_path(id)).await?;
+        let bytes = match &self.backend {
+            Backend::Bucket(bucket) => bucket.get(&actions_key(id)).await?.map(|(b, _)| b),
+            Backend::Folder(_) => read_if_present(self.actions_path(id)).await?,
+        };
         Ok(bytes
             .map(|b| String::from_utf8_lossy(&b).into_owned())
             .unwrap_or_default())
@@ -366,12 +628,21 @@ impl ContentStore {
         let mut text = self.read_actions(id).await?;
         text.push_str(line);
         text.push('\n');
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.put(&actions_key(id), text.into_bytes()).await;
+        }
         self.write(vec![(self.actions_path(id), text.into_bytes())])
             .await
     }
 
     /// The articles with recorded decisions, with when each record was last written.
     pub async fn action_stamps(&self) -> Result<Vec<(ExternalId, SystemTime)>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(stamped_ids(
+                bucket.list_stamped("desk/actions").await?,
+                ".ndjson",
+            ));
+        }
         let dir = self.root.join("desk").join("actions");
         blocking(move || stamps(&dir, ".ndjson")).await
     }
@@ -397,12 +668,18 @@ impl ContentStore {
         version: PromptVersion,
         json: Vec<u8>,
     ) -> Result<(), StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.put(&result_key(id, version), json).await;
+        }
         self.write(vec![(self.result_path(id, version), json)])
             .await
     }
 
     /// Writes the evaluation's parameters, whole and durably.
     pub async fn save_plan(&self, json: Vec<u8>) -> Result<(), StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return bucket.put(PLAN_FILE, json).await;
+        }
         self.write(vec![(self.plan_path(), json)]).await
     }
 
@@ -412,24 +689,33 @@ impl ContentStore {
         id: &ExternalId,
         version: PromptVersion,
     ) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(bucket.get(&result_key(id, version)).await?.map(|(b, _)| b));
+        }
         read_if_present(self.result_path(id, version)).await
     }
 
     /// The evaluation's parameters; `None` when none were saved.
     pub async fn read_plan(&self) -> Result<Option<Vec<u8>>, StoreError> {
+        if let Backend::Bucket(bucket) = &self.backend {
+            return Ok(bucket.get(PLAN_FILE).await?.map(|(b, _)| b));
+        }
         read_if_present(self.plan_path()).await
     }
 
     /// Writes `files` whole, durably, in order, through the group commit; refuses any path
     /// outside the output folder.
     async fn write(&self, files: Files) -> Result<(), StoreError> {
+        let Backend::Folder(committer) = &self.backend else {
+            return Err(StoreError::Join("a folder write on a bucket".into()));
+        };
         if let Some((path, _)) = files.iter().find(|(p, _)| !p.starts_with(&self.root)) {
             return Err(StoreError::io("refuse", path)(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 "path is outside the output folder",
             )));
         }
-        self.committer.write(files).await
+        committer.write(files).await
     }
 }
 
@@ -524,166 +810,4 @@ fn blocking<T: Send + 'static>(
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn id(s: &str) -> ExternalId {
-        ExternalId::parse(s).unwrap()
-    }
-
-    fn v(n: u32) -> PromptVersion {
-        PromptVersion::new(n).unwrap()
-    }
-
-    #[tokio::test]
-    async fn save_writes_the_three_files_and_no_temporaries() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ContentStore::open(dir.path()).await.unwrap();
-        let saved = store
-            .save(&id("a1"), v(1), "# one".into(), b"{}".to_vec())
-            .await
-            .unwrap();
-        assert_eq!(fs::read_to_string(&saved.version_path).unwrap(), "# one");
-        assert_eq!(fs::read_to_string(&saved.article_path).unwrap(), "# one");
-        assert!(store.source_path(&id("a1")).exists());
-        assert!(store.has_version(&id("a1"), v(1)).await.unwrap());
-        assert!(!store.has_version(&id("a1"), v(2)).await.unwrap());
-        assert_eq!(temporaries_under(dir.path()), Vec::<PathBuf>::new());
-    }
-
-    #[tokio::test]
-    async fn versions_accumulate_and_promote_republishes_an_old_one() {
-        let dir = tempfile::tempdir().unwrap();
-        let store = ContentStore::open(dir.path()).await.unwrap();
-        store
-            .save(&id("a"), v(1), "one".into(), b"{}".to_vec())
-            .await
-            .unwrap();
-        store
-            .save(&id("a"), v(2), "two".into(), b"{}".to_vec())
-            .await
-            .unwrap();
-        assert_eq!(store.versions(&id("a")).await.unwrap(), vec![v(1), v(2)]);
-        store.promote(&id("a"), v(1)).await.unwrap();
-        assert_eq!(
-            fs::read_to_string(store.article_path(&id("a"))).unwrap(),
-            "one"
-        );
-        assert!(matches!(
-            store.promote(&id("a"), v(9)).await,
-            Err(StoreError::NoSuchVersion { .. })
-        ));
-    }
-
-    #[tokio::test]
-    async fn listings_name_sources_versions_and_counts_and_skip_temporaries() {
-        // Arrange
-        let dir = tempfile::tempdir().unwrap();
-        let store = ContentStore::open(dir.path()).await.unwrap();
-        for (i, n) in [("b", 1), ("a", 1), ("a", 2)] {
-            store
-                .save(&id(i), v(n), format!("{i}{n}"), b"{}".to_vec())
-                .await
-                .unwrap();
-        }
-        fs::write(dir.path().join("sources/.c.json.1.0.tmp"), "torn").unwrap();
-        fs::write(dir.path().join("sources/not an id.json"), "{}").unwrap();
-
-        // Act
-        let ids = store.ids().await.unwrap();
-        let versioned = store.versioned_ids().await.unwrap();
-        let counts = store.version_counts().await.unwrap();
-
-        // Assert
-        assert_eq!(ids, vec![id("a"), id("b")]);
-        assert_eq!(versioned, vec![id("a"), id("b")]);
-        assert_eq!(counts, BTreeMap::from([(v(1), 2), (v(2), 1)]));
-        assert_eq!(store.latest_version(&id("a")).await.unwrap(), Some(v(2)));
-        assert_eq!(store.latest_version(&id("z")).await.unwrap(), None);
-        assert_eq!(store.read_version(&id("a"), v(1)).await.unwrap(), "a1");
-        assert!(matches!(
-            store.read_version(&id("a"), v(3)).await,
-            Err(StoreError::NoSuchVersion { .. })
-        ));
-    }
-
-    #[tokio::test]
-    async fn a_redelivery_restores_a_missing_source_and_published_copy() {
-        // Arrange: a crash left the version without its source and published copy.
-        let dir = tempfile::tempdir().unwrap();
-        let store = ContentStore::open(dir.path()).await.unwrap();
-        store
-            .save(&id("a"), v(1), "one".into(), b"{\"title\":1}".to_vec())
-            .await
-            .unwrap();
-        fs::remove_file(store.article_path(&id("a"))).unwrap();
-        fs::remove_file(store.source_path(&id("a"))).unwrap();
-        // Act
-        let repaired = store
-            .ensure_complete(&id("a"), v(1), b"{\"title\":2}".to_vec())
-            .await
-            .unwrap();
-        // Assert
-        assert!(repaired);
-        assert_eq!(
-            fs::read_to_string(store.article_path(&id("a"))).unwrap(),
-            "one"
-        );
-        assert_eq!(
-            fs::read_to_string(store.source_path(&id("a"))).unwrap(),
-            "{\"title\":2}"
-        );
-        assert!(
-            !store
-                .ensure_complete(&id("a"), v(1), b"{}".to_vec())
-                .await
-                .unwrap(),
-            "a complete version is left alone"
-        );
-    }
-
-    #[tokio::test]
-    async fn temporaries_of_dead_processes_are_swept_at_open() {
-        let dir = tempfile::tempdir().unwrap();
-        fs::create_dir_all(dir.path().join("articles")).unwrap();
-        let orphan = dir.path().join("articles/.x.md.999999999.0.tmp");
-        let ours = dir
-            .path()
-            .join(format!("articles/.y.md.{}.0.tmp", std::process::id()));
-        fs::write(&orphan, "torn").unwrap();
-        fs::write(&ours, "in flight").unwrap();
-        ContentStore::open(dir.path()).await.unwrap();
-        assert!(!orphan.exists());
-        assert!(ours.exists());
-    }
-
-    #[tokio::test]
-    async fn an_unwritable_folder_is_an_error_that_names_it() {
-        // Arrange: `sources` is a file, so nothing can be created in it (even by root).
-        let dir = tempfile::tempdir().unwrap();
-        let store = ContentStore::open(dir.path()).await.unwrap();
-        fs::remove_dir(dir.path().join("sources")).unwrap();
-        fs::write(dir.path().join("sources"), "in the way").unwrap();
-        // Act
-        let result = store.save(&id("a"), v(1), "x".into(), b"{}".to_vec()).await;
-        // Assert
-        let err = result.unwrap_err().to_string();
-        assert!(err.contains("sources"), "{err}");
-        assert!(!store.has_version(&id("a"), v(1)).await.unwrap());
-        assert_eq!(temporaries_under(dir.path()), Vec::<PathBuf>::new());
-    }
-
-    /// The temporary files left anywhere under `dir`.
-    pub(super) fn temporaries_under(dir: &Path) -> Vec<PathBuf> {
-        let mut found = Vec::new();
-        for entry in fs::read_dir(dir).unwrap().filter_map(Result::ok) {
-            let path = entry.path();
-            if path.is_dir() {
-                found.extend(temporaries_under(&path));
-            } else if path.to_string_lossy().ends_with(TMP_SUFFIX) {
-                found.push(path);
-            }
-        }
-        found
-    }
-}
+mod tests;

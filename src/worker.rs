@@ -385,6 +385,7 @@ async fn handle_delivery(
     let mut llm_time = None;
     let (outcome, settled) = match result {
         Ok(outcome) => {
+            metrics.store_recovered();
             let outcome = match outcome {
                 Outcome::Written { llm_time: t, .. } => {
                     llm_time = Some(t);
@@ -404,6 +405,7 @@ async fn handle_delivery(
                 (JobOutcome::DeadLettered, settled)
             }
             Disposition::RetryLater(delay) => {
+                metrics.store_failed(&error.to_string());
                 tracing::error!(error.message = %error, retry_in_secs = delay.as_secs(), "job failed; it goes back to the queue later");
                 tokio::select! {
                     () = tokio::time::sleep(delay) => {}

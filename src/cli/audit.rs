@@ -1,41 +1,38 @@
 //! `rewriter audit [DIR]`: read a folder of article files and report, per article and in total,
 //! contract violations, drafts with their reasons, unsupported claims, section sizes and the
-//! prompt versions present; exit 1 when any article breaks the contract. What is said about
+//! prompt versions present; exit 1 when any article breaks the contract. Without DIR it reads
+//! the published copies of `REWRITER_OUT`, a folder or a bucket. What is said about
 //! one article is [`crate::article::audit`]; this file reads the folder and adds up.
 
 use std::collections::BTreeMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+
+use futures_util::StreamExt as _;
 
 use anyhow::Context as _;
 
 use crate::article::audit::audit;
 use crate::cli::AuditArgs;
 use crate::config::Settings;
+use crate::store::ContentStore;
 
 /// `Ok(false)` when any article breaks the contract.
-pub fn run(settings: &Settings, args: AuditArgs) -> anyhow::Result<bool> {
-    let dir = args
-        .dir
-        .unwrap_or_else(|| settings.out_dir.join("articles"));
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .with_context(|| format!("cannot read {}", dir.display()))?
-        .filter_map(Result::ok)
-        .map(|e| e.path())
-        .filter(|p| {
-            p.extension().is_some_and(|e| e == "md")
-                && !p
-                    .file_name()
-                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
-        })
-        .collect();
-    files.sort();
+pub async fn run(settings: &Settings, args: AuditArgs) -> anyhow::Result<bool> {
+    let (place, files) = match args.dir {
+        None if crate::store::s3::is_bucket(&settings.out_dir) => {
+            let store = ContentStore::open(&settings.out_dir).await?;
+            let place = store.root().join("articles").display().to_string();
+            (place, published(&store).await?)
+        }
+        dir => {
+            let dir = dir.unwrap_or_else(|| settings.out_dir.join("articles"));
+            (dir.display().to_string(), folder(&dir)?)
+        }
+    };
     let (mut broken, mut drafts, mut claims) = (0, 0, 0);
     let mut versions: BTreeMap<Option<u32>, usize> = BTreeMap::new();
-    for path in &files {
-        let name = path
-            .file_name()
-            .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
-        let text = match std::fs::read_to_string(path) {
+    for (name, text) in &files {
+        let text = match text {
             Ok(text) => text,
             Err(e) => {
                 println!("{name}: BROKEN\n  contract: cannot be read as UTF-8 text: {e}");
@@ -43,7 +40,7 @@ pub fn run(settings: &Settings, args: AuditArgs) -> anyhow::Result<bool> {
                 continue;
             }
         };
-        let report = audit(&text);
+        let report = audit(text);
         *versions.entry(report.version).or_default() += 1;
         let version = report
             .version
@@ -88,7 +85,7 @@ pub fn run(settings: &Settings, args: AuditArgs) -> anyhow::Result<bool> {
     println!(
         "{} articles in {}: {broken} break the contract, {drafts} drafts, {claims} unsupported claims; prompt versions: {}",
         files.len(),
-        dir.display(),
+        place,
         if present.is_empty() {
             "none".to_owned()
         } else {
@@ -96,4 +93,52 @@ pub fn run(settings: &Settings, args: AuditArgs) -> anyhow::Result<bool> {
         }
     );
     Ok(broken == 0)
+}
+
+/// An article's file name and its text, or why it cannot be read as text.
+type Read = (String, Result<String, String>);
+
+/// The `.md` files of a folder, sorted, skipping temporaries (`.…`).
+fn folder(dir: &Path) -> anyhow::Result<Vec<Read>> {
+    let mut paths: Vec<PathBuf> = std::fs::read_dir(dir)
+        .with_context(|| format!("cannot read {}", dir.display()))?
+        .filter_map(Result::ok)
+        .map(|e| e.path())
+        .filter(|p| {
+            p.extension().is_some_and(|e| e == "md")
+                && !p
+                    .file_name()
+                    .is_some_and(|n| n.to_string_lossy().starts_with('.'))
+        })
+        .collect();
+    paths.sort();
+    Ok(paths
+        .into_iter()
+        .map(|path| {
+            let name = path
+                .file_name()
+                .map_or_else(String::new, |n| n.to_string_lossy().into_owned());
+            (
+                name,
+                std::fs::read_to_string(&path).map_err(|e| e.to_string()),
+            )
+        })
+        .collect())
+}
+
+/// The published copies in a bucket, sorted by name; a few fetched at a time.
+async fn published(store: &ContentStore) -> anyhow::Result<Vec<Read>> {
+    let ids = store.published_ids().await?;
+    let read = futures_util::stream::iter(ids)
+        .map(|id| async move {
+            let text = match store.read_article(&id).await {
+                Ok(bytes) => String::from_utf8(bytes).map_err(|e| e.to_string()),
+                Err(e) => Err(e.to_string()),
+            };
+            (format!("{id}.md"), text)
+        })
+        .buffered(16)
+        .collect()
+        .await;
+    Ok(read)
 }

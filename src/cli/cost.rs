@@ -4,6 +4,7 @@
 //! current `REWRITER_PRICES`. A file that cannot be read or parsed is named on standard error
 //! and counted, and the exit code is 1.
 
+use futures_util::StreamExt as _;
 use serde_json::{Map, Value, json};
 
 use crate::article::parse_frontmatter;
@@ -12,54 +13,74 @@ use crate::config::Settings;
 use crate::cost::{Report, Row, Totals, round_usd};
 use crate::store::{ContentStore, StoreError};
 
+/// Versions read at once.
+const READ_AHEAD: usize = 32;
+
 /// `Ok(false)` when some version file could not be read or parsed.
 pub async fn run(settings: &Settings, args: CostArgs) -> anyhow::Result<bool> {
     let prices = &settings.llm.prices;
     let mut report = Report::default();
     let mut unreadable = 0u64;
     // Reporting must not create an output folder where there is none.
-    if settings.out_dir.is_dir() {
+    if crate::store::exists(&settings.out_dir) {
         let store = ContentStore::open(&settings.out_dir).await?;
-        for id in store.versioned_ids().await? {
-            let versions = match store.versions(&id).await {
-                Ok(v) => v,
+        let mut listed = Vec::new();
+        if crate::store::s3::is_bucket(&settings.out_dir) {
+            // One listing of `versions/` (a request per 1,000 keys), not one per article.
+            listed.extend(store.all_versions().await?);
+        } else {
+            for id in store.versioned_ids().await? {
+                match store.versions(&id).await {
+                    Ok(v) => listed.push((id, v)),
+                    Err(e) => {
+                        let dir = store.root().join("versions").join(id.as_ref());
+                        eprintln!("{}: cannot be listed: {}", dir.display(), reason(&e));
+                        unreadable += 1;
+                    }
+                }
+            }
+        }
+        let pairs = listed
+            .into_iter()
+            .flat_map(|(id, versions)| versions.into_iter().map(move |v| (id.clone(), v)));
+        // A few reads in flight: a bucket answers each in a round trip.
+        let mut reads = futures_util::stream::iter(pairs)
+            .map(|(id, version)| {
+                let store = &store;
+                async move {
+                    let text = store.read_version(&id, version).await;
+                    (store.version_path(&id, version), version, text)
+                }
+            })
+            .buffered(READ_AHEAD);
+        while let Some((path, version, text)) = reads.next().await {
+            let text = match text {
+                Ok(text) => text,
                 Err(e) => {
-                    let dir = settings.out_dir.join("versions").join(id.as_ref());
-                    eprintln!("{}: cannot be listed: {}", dir.display(), reason(&e));
+                    eprintln!("{}: cannot be read: {}", path.display(), reason(&e));
                     unreadable += 1;
                     continue;
                 }
             };
-            for version in versions {
-                let path = store.version_path(&id, version);
-                let text = match store.read_version(&id, version).await {
-                    Ok(text) => text,
-                    Err(e) => {
-                        eprintln!("{}: cannot be read: {}", path.display(), reason(&e));
-                        unreadable += 1;
-                        continue;
-                    }
-                };
-                let ai = match parse_frontmatter(&text) {
-                    Ok(frontmatter) => frontmatter.ai,
-                    Err(e) => {
-                        eprintln!("{}: no readable frontmatter: {e}", path.display());
-                        unreadable += 1;
-                        continue;
-                    }
-                };
-                // The file's place says which version it is, as for `prompts list`.
-                report.add(
-                    prices,
-                    Row {
-                        version: version.get(),
-                        model: &ai.model,
-                        prompt_tokens: ai.prompt_tokens,
-                        completion_tokens: ai.completion_tokens,
-                        recorded_usd: ai.cost_usd,
-                    },
-                );
-            }
+            let ai = match parse_frontmatter(&text) {
+                Ok(frontmatter) => frontmatter.ai,
+                Err(e) => {
+                    eprintln!("{}: no readable frontmatter: {e}", path.display());
+                    unreadable += 1;
+                    continue;
+                }
+            };
+            // The file's place says which version it is, as for `prompts list`.
+            report.add(
+                prices,
+                Row {
+                    version: version.get(),
+                    model: &ai.model,
+                    prompt_tokens: ai.prompt_tokens,
+                    completion_tokens: ai.completion_tokens,
+                    recorded_usd: ai.cost_usd,
+                },
+            );
         }
     } else {
         eprintln!("no article folder at {}", settings.out_dir.display());

@@ -53,7 +53,7 @@ async fn list(settings: &Settings) -> anyhow::Result<bool> {
     let highest = checks.iter().map(|(v, _)| *v).next_back();
     let current = settings.prompt_version.or(highest);
     // Listing must not create an output folder where there is none.
-    let counts = if settings.out_dir.is_dir() {
+    let counts = if crate::store::exists(&settings.out_dir) {
         ContentStore::open(&settings.out_dir)
             .await?
             .version_counts()

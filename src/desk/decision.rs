@@ -102,7 +102,7 @@ async fn default_version(
     id: &ExternalId,
 ) -> Result<PromptVersion, DecisionError> {
     let published = store
-        .read_article(id)
+        .read_published(id)
         .await?
         .and_then(|text| parse_frontmatter(&text).ok())
         .and_then(|fm| PromptVersion::new(fm.ai.version));
@@ -187,7 +187,7 @@ pub async fn reject(
         )));
     }
     let published = store
-        .read_article(id)
+        .read_published(id)
         .await?
         .ok_or_else(|| DecisionError::NoArticle(id.clone()))?;
     let frontmatter = parse_frontmatter(&published).ok();

@@ -281,7 +281,7 @@ pub async fn read_entry(
     id: &ExternalId,
     decided: bool,
 ) -> Result<Option<Entry>, StoreError> {
-    let Some(text) = store.read_article(id).await? else {
+    let Some(text) = store.read_published(id).await? else {
         return Ok(None);
     };
     let Ok(fm) = parse_frontmatter(&text) else {

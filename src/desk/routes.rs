@@ -348,7 +348,7 @@ async fn article(
         Ok(id) => id,
         Err(r) => return r,
     };
-    let Ok(Some(text)) = desk.store.read_article(&id).await else {
+    let Ok(Some(text)) = desk.store.read_published(&id).await else {
         return not_found_response();
     };
     let Ok(fm) = parse_frontmatter(&text) else {

@@ -34,7 +34,17 @@ pub struct FeedLock {
 
 impl FeedFiles {
     /// Opens (creating) `<root>/ingest`.
+    /// A bucket is refused: the per-feed lock is the kernel's, which no object store offers;
+    /// ingesters keep their state in a folder of their own host for now.
     pub async fn open(root: &Path) -> Result<Self, StoreError> {
+        if super::s3::is_bucket(root) {
+            return Err(StoreError::Config {
+                location: root.display().to_string(),
+                problem: "ingest keeps its state in a folder (it locks feeds with flock); \
+                          run ingest with REWRITER_OUT set to a folder"
+                    .into(),
+            });
+        }
         let dir = root.join(DIR);
         let create = dir.clone();
         blocking(move || fs::create_dir_all(&create).map_err(StoreError::io("create", &create)))

@@ -9,7 +9,7 @@ use serde_json::json;
 
 use crate::support::{Fault, TestEnv, assert_keeps_contract};
 
-fn job(id: &str) -> Vec<u8> {
+pub(crate) fn job(id: &str) -> Vec<u8> {
     json!({
         "headline": {
             "externalId": id,

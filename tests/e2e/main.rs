@@ -37,6 +37,10 @@ mod real_llm;
 mod reprocess;
 /// `rewriter rewrite` and `rewriter render`: the pipeline without a broker, prompts without an LLM.
 mod rewrite;
+/// The archive in an S3-compatible bucket (moto): every command, redelivery, bad locations.
+mod s3;
+/// Many hosts on one bucket: racing workers, a SIGKILL, a faulting network; one version a job.
+mod s3_hosts;
 /// House rules that no single file shows: module docs, module boundaries, no unwrap.
 mod tidy;
 /// Responses recorded from llama.cpp's server, replayed.

@@ -19,7 +19,7 @@ use crate::support::{
 
 /// A prompts folder holding a copy of the shipped v1, which `env` now uses, with its highest
 /// version as the current one.
-fn prompts_with_v1(env: &mut TestEnv) -> TempDir {
+pub(crate) fn prompts_with_v1(env: &mut TestEnv) -> TempDir {
     let root = tempfile::tempdir().unwrap();
     copy_v1(&root.path().join("v1"));
     env.set("REWRITER_PROMPTS", &root.path().display().to_string());
@@ -29,7 +29,7 @@ fn prompts_with_v1(env: &mut TestEnv) -> TempDir {
 
 /// Adds v2 as an editor would: a copy of v1 with one prompt improved (the commentary asks for
 /// a closing question to watch), so only the commentary's LLM answer changes.
-fn add_v2(prompts: &Path) {
+pub(crate) fn add_v2(prompts: &Path) {
     let v2 = prompts.join("v2");
     copy_v1(&v2);
     let manifest = std::fs::read_to_string(v2.join("manifest.toml")).unwrap();
@@ -66,7 +66,7 @@ fn rewrite_examples(env: &TestEnv, args: &[&str]) {
     assert_success(&output);
 }
 
-fn assert_success(output: &Output) {
+pub(crate) fn assert_success(output: &Output) {
     assert!(
         output.status.success(),
         "exit {:?}\n{}\n{}",
@@ -76,11 +76,11 @@ fn assert_success(output: &Output) {
     );
 }
 
-fn stdout(output: &Output) -> String {
+pub(crate) fn stdout(output: &Output) -> String {
     String::from_utf8_lossy(&output.stdout).into_owned()
 }
 
-fn stderr(output: &Output) -> String {
+pub(crate) fn stderr(output: &Output) -> String {
     String::from_utf8_lossy(&output.stderr).into_owned()
 }
 

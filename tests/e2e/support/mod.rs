@@ -6,6 +6,8 @@ pub mod contract;
 pub mod desk;
 pub mod fake_llm;
 pub mod feed_server;
+pub mod moto;
+pub mod s3_proxy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};

@@ -1,0 +1,274 @@
+//! The archive in a bucket: every command against `s3://` as against a folder (one test, two
+//! backends, moto as the server); a redelivery completes a half-written job without the LLM;
+//! clear one-line errors for a bad `REWRITER_OUT`, never the secret key.
+
+use std::path::{Path, PathBuf};
+
+use tempfile::TempDir;
+
+use crate::reprocess::{add_v2, assert_success, prompts_with_v1, stderr, stdout};
+use crate::support::moto::{Backend, Bucket, Moto, PREFIX, SECRET_KEY};
+use crate::support::{TestEnv, assert_keeps_contract, example_headlines, example_sources};
+
+/// Where a test reads the archive from: the folder itself, or a copy of the bucket.
+struct Archive {
+    bucket: Option<Bucket>,
+    copy: TempDir,
+}
+
+impl Archive {
+    /// The archive as files, fresh.
+    async fn files(&mut self, env: &TestEnv) -> PathBuf {
+        match &self.bucket {
+            None => env.out().to_owned(),
+            Some(bucket) => {
+                self.copy = tempfile::tempdir().unwrap();
+                bucket.mirror(self.copy.path()).await;
+                self.copy.path().to_owned()
+            }
+        }
+    }
+}
+
+fn read(root: &Path, relative: &str) -> String {
+    std::fs::read_to_string(root.join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
+}
+
+/// Worker, redelivery, `reprocess` (dry run and for real), `diff`, `promote` (one and
+/// `--all`), `audit`, `cost` and `prompts list`, in the order an editor meets them.
+async fn every_command_works_against(backend: Backend) {
+    // Arrange: an archive with the examples at v1, written by a worker process
+    let mut env = TestEnv::new().await;
+    let moto = (backend == Backend::Bucket).then(Moto::start);
+    let bucket = moto.as_ref().map(|m| env.use_bucket(m));
+    let mut archive = Archive {
+        bucket,
+        copy: tempfile::tempdir().unwrap(),
+    };
+    let prompts = prompts_with_v1(&mut env);
+    let sources = example_sources();
+    assert_success(&env.run(&["enqueue", "-"], &example_headlines()));
+    assert_success(&env.run(&["worker", "--exit-when-idle"], ""));
+    let root = archive.files(&env).await;
+    for (id, source) in &sources {
+        let article = read(&root, &format!("articles/{id}.md"));
+        assert_eq!(article, read(&root, &format!("versions/{id}/v1.md")));
+        assert!(root.join(format!("sources/{id}.json")).exists());
+        assert_keeps_contract(&root.join(format!("articles/{id}.md")), Some(source));
+    }
+    let requests = env.llm.requests();
+
+    // Act + Assert: the same jobs again are acked without asking the LLM
+    assert_success(&env.run(&["enqueue", "-"], &example_headlines()));
+    assert_success(&env.run(&["worker", "--exit-when-idle"], ""));
+    assert_eq!(
+        env.llm.requests(),
+        requests,
+        "a written version is not asked again"
+    );
+
+    // … reprocess --outdated --dry-run lists, publishes nothing; for real, v2 is written
+    add_v2(prompts.path());
+    let dry = env.run(&["reprocess", "--outdated", "--dry-run"], "");
+    assert_success(&dry);
+    for id in sources.keys() {
+        assert!(
+            stdout(&dry).contains(&format!("{id}: v1 → v2")),
+            "{}",
+            stdout(&dry)
+        );
+    }
+    assert_eq!(env.depth(&env.queue).await, 0);
+    assert_success(&env.run(&["reprocess", "--outdated"], ""));
+    assert_success(&env.run(&["worker", "--exit-when-idle"], ""));
+    let root = archive.files(&env).await;
+    let id = sources.keys().next().unwrap().clone();
+    assert_eq!(
+        read(&root, &format!("articles/{id}.md")),
+        read(&root, &format!("versions/{id}/v2.md"))
+    );
+
+    // … diff names the versions; promote rolls one back, --all forward again
+    let diff = env.run(&["diff", &id], "");
+    assert_success(&diff);
+    assert!(
+        stdout(&diff).contains(&format!("{id}: v1 → v2")),
+        "{}",
+        stdout(&diff)
+    );
+    assert_success(&env.run(&["promote", &id, "1"], ""));
+    let root = archive.files(&env).await;
+    assert_eq!(
+        read(&root, &format!("articles/{id}.md")),
+        read(&root, &format!("versions/{id}/v1.md"))
+    );
+    let all = env.run(&["promote", "--all", "2"], "");
+    assert_success(&all);
+    assert!(
+        stdout(&all).contains("promoted v2 for 6 article(s)"),
+        "{}",
+        stdout(&all)
+    );
+    let root = archive.files(&env).await;
+    for id in sources.keys() {
+        assert_eq!(
+            read(&root, &format!("articles/{id}.md")),
+            read(&root, &format!("versions/{id}/v2.md"))
+        );
+    }
+
+    // … audit, cost and prompts list read the whole archive
+    let audit = env.run(&["audit"], "");
+    assert_success(&audit);
+    assert!(
+        stdout(&audit).contains("6 articles in"),
+        "{}",
+        stdout(&audit)
+    );
+    let cost = env.run(&["cost", "--json"], "");
+    assert_success(&cost);
+    let cost: serde_json::Value = serde_json::from_slice(&cost.stdout).unwrap();
+    assert_eq!(cost["total"]["articles"], 12, "{cost}");
+    let list = env.run(&["prompts", "list"], "");
+    assert_success(&list);
+    let listed = stdout(&list);
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("v1") && l.contains(" 6  ")),
+        "{listed}"
+    );
+    assert!(
+        listed
+            .lines()
+            .any(|l| l.starts_with("v2") && l.contains(" 6  ")),
+        "{listed}"
+    );
+    // Nothing of the bucket's leaked into the folder the commands ran in.
+    if backend == Backend::Bucket {
+        assert!(!env.out().join("articles").exists());
+        for output in [&dry, &diff, &all, &audit, &list] {
+            assert!(!stderr(output).contains(SECRET_KEY));
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_works_against_a_folder() {
+    every_command_works_against(Backend::Folder).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_command_works_against_a_bucket_with_the_same_layout() {
+    every_command_works_against(Backend::Bucket).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redelivery_completes_a_half_written_job_in_the_bucket_without_the_llm() {
+    // Arrange: one article written, then its published copy and source lost (a crash)
+    let mut env = TestEnv::new().await;
+    let moto = Moto::start();
+    let bucket = env.use_bucket(&moto);
+    let line = example_headlines().lines().next().unwrap().to_owned();
+    let source: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let id = source["externalId"].as_str().unwrap().to_owned();
+    assert_success(&env.run(&["rewrite", "-"], &line));
+    let version = bucket.read(&format!("versions/{id}/v1.md")).await.unwrap();
+    bucket.delete(&format!("articles/{id}.md")).await;
+    bucket.delete(&format!("sources/{id}.json")).await;
+    let requests = env.llm.requests();
+
+    // Act: the job comes again
+    assert_success(&env.run(&["enqueue", "-"], &line));
+    assert_success(&env.run(&["worker", "--exit-when-idle"], ""));
+
+    // Assert
+    assert_eq!(env.llm.requests(), requests);
+    assert_eq!(
+        bucket.read(&format!("articles/{id}.md")).await,
+        Some(version)
+    );
+    assert!(bucket.read(&format!("sources/{id}.json")).await.is_some());
+    let keys = bucket.keys().await;
+    assert_eq!(keys.len(), 3, "{keys:?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_stale_published_copy_is_replaced_and_a_later_promote_is_kept() {
+    // Arrange: v1 and v2 written; the published copy put back to v1 as if v2's copy was lost
+    let mut env = TestEnv::new().await;
+    let moto = Moto::start();
+    let bucket = env.use_bucket(&moto);
+    let line = example_headlines().lines().next().unwrap().to_owned();
+    let source: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let id = source["externalId"].as_str().unwrap().to_owned();
+    let prompts = prompts_with_v1(&mut env);
+    assert_success(&env.run(&["rewrite", "-"], &line));
+    add_v2(prompts.path());
+    assert_success(&env.run(&["rewrite", "-"], &line));
+    let v1 = bucket.read(&format!("versions/{id}/v1.md")).await.unwrap();
+    let v2 = bucket.read(&format!("versions/{id}/v2.md")).await.unwrap();
+    bucket.delete(&format!("articles/{id}.md")).await;
+    let requests = env.llm.requests();
+
+    // Act: the v2 job again
+    assert_success(&env.run(&["rewrite", "-"], &line));
+
+    // Assert: the copy is v2 again, without the LLM; a promote afterwards stands
+    assert_eq!(env.llm.requests(), requests);
+    assert_eq!(bucket.read(&format!("articles/{id}.md")).await, Some(v2));
+    // S3 times have a one-second grain: the promote comes in a later second than v2's copy.
+    tokio::time::sleep(std::time::Duration::from_millis(1100)).await;
+    assert_success(&env.run(&["promote", &id, "1"], ""));
+    assert_success(&env.run(&["rewrite", "-"], &line));
+    assert_eq!(bucket.read(&format!("articles/{id}.md")).await, Some(v1));
+}
+
+/// Runs `args` and asserts one line on standard error naming `problem`, exit 3, and no secret.
+fn assert_refused(env: &TestEnv, args: &[&str], problem: &str) {
+    let output = env.run(args, "");
+    let err = stderr(&output);
+    assert_eq!(output.status.code(), Some(3), "{args:?}: {err}");
+    assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+    assert!(err.contains(problem), "{args:?}: {err}");
+    assert!(!err.contains(SECRET_KEY), "{args:?}: {err}");
+    assert!(!err.contains("panicked"), "{args:?}: {err}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_bad_archive_location_is_one_line_that_names_the_problem_and_never_the_secret() {
+    // Arrange
+    let mut env = TestEnv::new().await;
+    let moto = Moto::start();
+    env.use_bucket(&moto);
+    env.set("RUST_LOG", "off");
+    let commands: [&[&str]; 3] = [&["worker"], &["prompts", "list"], &["diff", "a1"]];
+
+    // Act + Assert: an unknown scheme
+    env.set("REWRITER_OUT", "gs://bucket/news");
+    for args in commands {
+        assert_refused(&env, args, "unknown scheme gs://");
+    }
+    // … a bucket that does not exist
+    env.set(
+        "REWRITER_OUT",
+        &format!("s3://no-such-bucket-{:x}/{PREFIX}", fastrand::u32(..)),
+    );
+    for args in commands {
+        assert_refused(&env, args, "does not exist");
+    }
+    // … no credentials
+    let mut bare = TestEnv::new().await;
+    bare.use_bucket(&moto);
+    bare.vars.remove("AWS_ACCESS_KEY_ID");
+    bare.vars.remove("AWS_SECRET_ACCESS_KEY");
+    for args in commands {
+        assert_refused(&bare, args, "no credentials");
+    }
+    // … an endpoint where nothing listens
+    let closed = format!("http://127.0.0.1:{}", crate::support::moto::free_port());
+    env.use_bucket_at(&moto.endpoint(), &moto.bucket(), &closed);
+    for args in commands {
+        assert_refused(&env, args, "127.0.0.1");
+    }
+}
