@@ -5,8 +5,8 @@
 //! candidate; failed articles come with their dead-letter reasons; the same seed draws the
 //! same sample; bad requests get one clear line, exit 2 or 3, and write nothing.
 //!
-//! Not here yet: the real-model run (v2 against v1 with llama.cpp), left for when the local
-//! model server is free; `real_llm.rs` shows how such a test sets it up.
+//! The real-model run (the one-call set against the four-call one with llama.cpp) is the last
+//! step of `real_llm.rs`, on the archive that test writes.
 
 use std::path::Path;
 use std::process::Output;
