@@ -393,16 +393,7 @@ impl ContentStore {
         if let Backend::Bucket(bucket) = &self.backend {
             return bucket.ids().await;
         }
-        let dir = self.root.join("sources");
-        blocking(move || {
-            let mut ids = list_names(&dir)?
-                .iter()
-                .filter_map(|name| ExternalId::parse(name.strip_suffix(".json")?).ok())
-                .collect::<Vec<_>>();
-            ids.sort();
-            Ok(ids)
-        })
-        .await
+        self.folder_ids("sources", ".json").await
     }
 
     /// The ids that have at least one version folder (`versions/<id>/`), sorted.
@@ -505,16 +496,7 @@ impl ContentStore {
         if let Backend::Bucket(bucket) = &self.backend {
             return bucket.published_ids().await;
         }
-        let dir = self.root.join("articles");
-        blocking(move || {
-            let mut ids = list_names(&dir)?
-                .iter()
-                .filter_map(|name| ExternalId::parse(name.strip_suffix(".md")?).ok())
-                .collect::<Vec<_>>();
-            ids.sort();
-            Ok(ids)
-        })
-        .await
+        self.folder_ids("articles", ".md").await
     }
 
     /// Reads an article's published copy.
@@ -701,6 +683,25 @@ impl ContentStore {
             return Ok(bucket.get(PLAN_FILE).await?.map(|(b, _)| b));
         }
         read_if_present(self.plan_path()).await
+    }
+
+    /// The ids named by the files in `folder` that end in `suffix`, sorted; other names are
+    /// not ours and are left out. The folder twin of the bucket's `ids_under`.
+    async fn folder_ids(
+        &self,
+        folder: &str,
+        suffix: &'static str,
+    ) -> Result<Vec<ExternalId>, StoreError> {
+        let dir = self.root.join(folder);
+        blocking(move || {
+            let mut ids = list_names(&dir)?
+                .iter()
+                .filter_map(|name| ExternalId::parse(name.strip_suffix(suffix)?).ok())
+                .collect::<Vec<_>>();
+            ids.sort();
+            Ok(ids)
+        })
+        .await
     }
 
     /// Writes `files` whole, durably, in order, through the group commit; refuses any path
