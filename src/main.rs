@@ -9,9 +9,9 @@ use rewriter::config::Settings;
 use rewriter::telemetry;
 
 /// jemalloc instead of glibc's allocator: a worker allocates from many threads at once, where
-/// glibc's arenas cost ~50% more CPU per job (lock contention, trimming) for the same peak
-/// memory (bench/README.md: 0.88 against 0.55–0.60 ms at the ceiling). Its options (`narenas:1`) are compiled in from
-/// `.cargo/config.toml`; `_RJEM_MALLOC_CONF` overrides them at run time.
+/// glibc's arenas cost more CPU per job (lock contention, trimming) for the same peak memory.
+/// Its options (`narenas:1`) are compiled in from `.cargo/config.toml`; `_RJEM_MALLOC_CONF`
+/// overrides them at run time.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 

@@ -26,8 +26,8 @@ use tokio::task::AbortHandle;
 
 use super::{QueueError, settled};
 
-/// How long a written job's ack may wait for others to join it. Short against a job (the
-/// LLM's seconds), long against the gap between two jobs finishing at 32 in flight (~6 ms).
+/// How long a written job's ack may wait for others to join it: short against a job (the
+/// LLM's seconds), long against the gap between two jobs finishing when dozens are in flight.
 pub const WINDOW: Duration = Duration::from_millis(20);
 
 /// Acks waiting at most, from the consumer's prefetch: an ack that waits holds a prefetch

@@ -4,6 +4,7 @@
 //! text (comment lines skipped, unit-test code cut off) and each failure lists every offender
 //! as `path:line: text`.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -46,6 +47,16 @@ fn only_llm_speaks_async_openai() {
     assert!(
         offenders.is_empty(),
         "only src/llm.rs may use async_openai:\n{}",
+        offenders.join("\n")
+    );
+}
+
+#[test]
+fn only_the_store_speaks_s3() {
+    let offenders = product_lines_containing(&["object_store::"], &["src/store/s3.rs"]);
+    assert!(
+        offenders.is_empty(),
+        "only src/store/s3.rs may use object_store; the rest of the store sees its primitives:\n{}",
         offenders.join("\n")
     );
 }
@@ -99,6 +110,103 @@ fn no_unwrap_in_product_code() {
         "product code must not unwrap: return an error, or use `expect` with a why-comment:\n{}",
         offenders.join("\n")
     );
+}
+
+#[test]
+fn no_source_file_is_over_700_lines() {
+    // A file past 700 lines has, in this codebase so far, always held more than one
+    // responsibility: split it along its seams instead of raising the bar.
+    let long: Vec<String> = rust_files("src")
+        .iter()
+        .filter(|(_, text)| text.lines().count() > 700)
+        .map(|(path, text)| format!("{path}: {} lines", text.lines().count()))
+        .collect();
+    assert!(
+        long.is_empty(),
+        "no file in src/ may be over 700 lines; split it along its responsibilities:\n{}",
+        long.join("\n")
+    );
+}
+
+#[test]
+fn top_level_modules_import_in_one_direction() {
+    // The flow reads top-down only if the arrows between the crate's top-level modules form
+    // no circle: a module never imports from one that imports it, directly or around a loop.
+    let graph = module_imports();
+    let mut cycles = Vec::new();
+    for start in graph.keys() {
+        find_cycles(&graph, start, &mut vec![start.clone()], &mut cycles);
+    }
+    cycles.sort();
+    cycles.dedup();
+    assert!(
+        cycles.is_empty(),
+        "these top-level modules import each other in a circle (each arrow with its first \
+         `path:line`); move the shared type to the module it describes:\n{}",
+        cycles.join("\n")
+    );
+}
+
+/// For every top-level module of `src/` (`src/x.rs` and everything under `src/x/`), the other
+/// top-level modules its product code names as `crate::y`, each with the first line that does.
+fn module_imports() -> BTreeMap<String, BTreeMap<String, String>> {
+    let mut graph: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
+    for (path, text) in rust_files("src") {
+        let relative = path.trim_start_matches("src/");
+        let module = relative
+            .split('/')
+            .next()
+            .unwrap_or(relative)
+            .trim_end_matches(".rs")
+            .to_string();
+        let edges = graph.entry(module.clone()).or_default();
+        for (number, line) in product_lines(&path, &text) {
+            let code = line.trim();
+            if code.starts_with("//") {
+                continue;
+            }
+            for (at, _) in code.match_indices("crate::") {
+                let rest = &code[at + "crate::".len()..];
+                let target: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                if !target.is_empty() && target != module {
+                    edges
+                        .entry(target)
+                        .or_insert_with(|| format!("{path}:{number}"));
+                }
+            }
+        }
+    }
+    graph
+}
+
+/// Every loop through `path`'s last module that comes back to `path[0]`, written once from
+/// its smallest module name (so each circle is reported once).
+fn find_cycles(
+    graph: &BTreeMap<String, BTreeMap<String, String>>,
+    from: &str,
+    path: &mut Vec<String>,
+    found: &mut Vec<String>,
+) {
+    let Some(edges) = graph.get(from) else { return };
+    for next in edges.keys() {
+        if *next == path[0] {
+            if path.iter().all(|m| *m >= path[0]) {
+                let mut arrows = Vec::new();
+                for (i, m) in path.iter().enumerate() {
+                    let to = path.get(i + 1).unwrap_or(&path[0]);
+                    arrows.push(format!("{m} -> {to} ({})", graph[m][to]));
+                }
+                found.push(arrows.join(", "));
+            }
+        } else if !path.contains(next) {
+            path.push(next.clone());
+            find_cycles(graph, next, path, found);
+            path.pop();
+        }
+    }
 }
 
 /// `path:line: text` for every product line of `src/` (outside the `allowed` files) that
