@@ -23,6 +23,7 @@ pub mod health;
 pub mod metrics;
 
 pub mod article;
+pub mod check;
 pub mod eval;
 pub mod ingest;
 pub mod job;
