@@ -12,7 +12,7 @@
 pub mod facts;
 pub mod language;
 pub mod review;
-mod yaml;
+pub mod yaml;
 
 use std::collections::BTreeSet;
 
