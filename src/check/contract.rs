@@ -367,3 +367,6 @@ fn check_carried_over(fm: &Mapping, source: &Json, bad: &mut Vec<String>) {
 fn to_yaml(json: &Json) -> Yaml {
     serde_yaml::to_value(json).unwrap_or(Yaml::Null)
 }
+
+#[cfg(test)]
+mod tests;
