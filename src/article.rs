@@ -7,7 +7,7 @@
 //! published as is: ask again, then write it with `draft: true` and the reasons under `ai`).
 //! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body;
 //! [`Article::to_markdown`] prints them (its YAML reads back as written: a tested property).
-//! Checking articles already written is [`crate::check`]'s.
+//! Checking articles already written is `crate::check`'s (it imports this module, not back).
 
 pub mod facts;
 pub mod language;

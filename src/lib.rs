@@ -12,7 +12,7 @@
 //! command line; [`config`] and [`telemetry`] are read once at start. Beside the flow:
 //! [`cost`] prices tokens, [`metrics`] counts what the worker does and [`health`] serves it
 //! (`/metrics`, `/healthz`, `/readyz`); [`desk`] is the editors' web application over the
-//! archive.
+//! archive; [`check`] reads stored articles back: the contract checker, `audit` and `diff`.
 
 pub mod config;
 pub mod telemetry;

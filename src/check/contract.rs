@@ -10,11 +10,12 @@
 //! the script lets through, all listed on `check_article`. It never panics, whatever the text.
 //!
 //! This file holds the entry point and the checks of the frontmatter and of the fields carried
-//! over from the headline; [`body`] checks the sections and the description, [`yaml11`] the
-//! strings written bare that YAML 1.1 would type otherwise, and [`python`] gives the messages
-//! the script's Python would print.
+//! over from the headline; [`keys`] lists the frontmatter keys, [`body`] checks the sections
+//! and the description, [`yaml11`] the strings written bare that YAML 1.1 would type otherwise,
+//! and [`python`] gives the messages the script's Python would print.
 
 mod body;
+mod keys;
 mod python;
 mod yaml11;
 
@@ -23,43 +24,9 @@ use serde_yaml::{Mapping, Value as Yaml};
 
 use self::body::check_body;
 pub use self::body::sections;
+use self::keys::{KEYS, OPTIONAL_KEY};
 use self::python::{non_empty_str, py_list, py_str, py_truthy, repr, text_or_repr};
 use self::yaml11::check_yaml11;
-
-/// Frontmatter keys in the contract's order, each with whether its value is a string (the
-/// others hold a mapping, a list, a number or a boolean).
-const KEYS: [(&str, Holds); 15] = [
-    ("title", Holds::Text),
-    ("description", Holds::Text),
-    ("publishedAt", Holds::Text),
-    ("updatedAt", Holds::Text),
-    ("lang", Holds::Text),
-    ("externalId", Holds::Text),
-    ("source", Holds::Other),
-    ("category", Holds::Text),
-    ("tags", Holds::Other),
-    ("stickyWeight", Holds::Other),
-    ("sentiment", Holds::Text),
-    ("score", Holds::Other),
-    ("draft", Holds::Other),
-    ("coverImage", Holds::Other),
-    ("ai", Holds::Other),
-];
-
-/// What a top-level frontmatter value is, as far as the YAML 1.1 check needs to know.
-#[derive(Clone, Copy, PartialEq, Eq)]
-enum Holds {
-    Text,
-    Other,
-}
-
-/// Whether the contract wants a string as the value of the top-level `key`.
-fn holds_text(key: &str) -> bool {
-    KEYS.contains(&(key, Holds::Text))
-}
-
-/// The one frontmatter key that may be left out.
-const OPTIONAL_KEY: &str = "coverImage";
 
 const SENTIMENTS: [&str; 3] = ["POSITIVE", "NEGATIVE", "NEUTRAL"];
 

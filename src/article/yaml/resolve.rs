@@ -3,8 +3,8 @@
 //!
 //! The emitter above never needs it (it quotes anything not plainly prose), but its promise is
 //! judged by it: the emitter's tests read every plain scalar it writes with these rules, and
-//! [`crate::check::contract`] reports string values a stored article writes bare that YAML 1.1
-//! would read as something else. No crate resolves YAML 1.1: yaml_serde follows YAML 1.2.
+//! `crate::check::contract` reports string values a stored article writes bare that YAML 1.1
+//! would read as something else. yaml_serde, the YAML crate in the tree, follows YAML 1.2.
 
 /// What a YAML 1.1 reader makes of a plain scalar.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

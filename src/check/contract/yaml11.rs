@@ -5,7 +5,7 @@
 
 use serde_yaml::{Mapping, Value as Yaml};
 
-use super::holds_text;
+use super::keys::holds_text;
 use crate::article::yaml::resolve;
 
 /// Where a scalar sits in the frontmatter, as far as a line scanner can tell.
