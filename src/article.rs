@@ -6,16 +6,13 @@
 //! cannot be built: ask again, then give up) or *flawed* (it can be built but must not be
 //! published as is: ask again, then write it with `draft: true` and the reasons under `ai`).
 //! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body;
-//! [`Article::to_markdown`] prints them (its YAML reads back as written: a tested property);
-//! [`diff::diff`] compares two versions of an article section by section.
+//! [`Article::to_markdown`] prints them (its YAML reads back as written: a tested property).
+//! Checking articles already written is `crate::check`'s (it imports this module, not back).
 
-pub mod audit;
-pub mod contract;
-pub mod diff;
 pub mod facts;
 pub mod language;
 pub mod review;
-mod yaml;
+pub mod yaml;
 
 use std::collections::BTreeSet;
 

@@ -4,7 +4,7 @@
 //! axum serves server-rendered pages (minijinja templates from `templates/desk/`, which escape
 //! every value: headline and model text are untrusted); there is no JavaScript at all, and the
 //! Content-Security-Policy says so. Everything it shows or does goes through the library:
-//! [`crate::store`] for the archive, [`crate::article::diff`], [`crate::cost`],
+//! [`crate::store`] for the archive, [`crate::check::diff`], [`crate::cost`],
 //! [`crate::queue`] for re-queues and dead letters, and [`decision`] for approvals and their
 //! record. Lists read an in-memory [`index`] refreshed in the background. Accounts are
 //! Argon2id hashes in a file ([`accounts`]); sessions and CSRF tokens in [`session`].

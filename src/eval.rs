@@ -29,8 +29,8 @@ use chrono::{DateTime, Utc};
 use futures_util::{StreamExt, TryStreamExt};
 use serde_json::{Value, json};
 
-use crate::article::audit::audit;
 use crate::article::parse_frontmatter;
+use crate::check::audit::audit;
 use crate::cost::PriceTable;
 use crate::job::{ExternalId, Headline, Job, PromptVersion};
 use crate::pipeline::{Disposition, JobError, Outcome, Pipeline};

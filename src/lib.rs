@@ -12,7 +12,7 @@
 //! command line; [`config`] and [`telemetry`] are read once at start. Beside the flow:
 //! [`cost`] prices tokens, [`metrics`] counts what the worker does and [`health`] serves it
 //! (`/metrics`, `/healthz`, `/readyz`); [`desk`] is the editors' web application over the
-//! archive.
+//! archive; [`check`] reads stored articles back: the contract checker, `audit` and `diff`.
 
 pub mod config;
 pub mod telemetry;
@@ -23,6 +23,7 @@ pub mod health;
 pub mod metrics;
 
 pub mod article;
+pub mod check;
 pub mod eval;
 pub mod ingest;
 pub mod job;

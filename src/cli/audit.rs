@@ -2,7 +2,7 @@
 //! contract violations, drafts with their reasons, unsupported claims, section sizes and the
 //! prompt versions present; exit 1 when any article breaks the contract. Without DIR it reads
 //! the published copies of `REWRITER_OUT`, a folder or a bucket. What is said about
-//! one article is [`crate::article::audit`]; this file reads the folder and adds up.
+//! one article is [`crate::check::audit`]; this file reads the folder and adds up.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -11,7 +11,7 @@ use futures_util::StreamExt as _;
 
 use anyhow::Context as _;
 
-use crate::article::audit::audit;
+use crate::check::audit::audit;
 use crate::cli::AuditArgs;
 use crate::config::Settings;
 use crate::store::ContentStore;

@@ -1,7 +1,7 @@
 //! `rewriter diff`: compare two versions of an article section by section (default: the two
-//! latest); the comparing itself is [`crate::article::diff`].
+//! latest); the comparing itself is [`crate::check::diff`].
 
-use crate::article::diff::diff;
+use crate::check::diff::diff;
 use crate::cli::DiffArgs;
 use crate::config::Settings;
 use crate::store::ContentStore;

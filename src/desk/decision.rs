@@ -9,8 +9,8 @@
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
-use crate::article::contract::split_frontmatter;
 use crate::article::{Approval, Article, ArticleError, parse_frontmatter, timestamp};
+use crate::check::contract::split_frontmatter;
 use crate::job::{ExternalId, PromptVersion};
 use crate::store::{ContentStore, StoreError};
 
@@ -256,7 +256,7 @@ mod tests {
             "    - '42%'\n  approved:\n    by: ana\n    at: '2026-03-01T09:00:00.000Z'\n---",
         );
         assert_eq!(copy, expected);
-        let problems = crate::article::contract::check_article(&copy, None, Some(2));
+        let problems = crate::check::contract::check_article(&copy, None, Some(2));
         assert!(
             problems.iter().all(|p| !p.contains("approved")),
             "{problems:?}"

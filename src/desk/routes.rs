@@ -20,8 +20,8 @@ use super::index::Filter;
 use super::pages::{STYLESHEET, render, secure};
 use super::session::{Session, set_cookie};
 use super::view;
-use crate::article::diff::{Line, diff};
 use crate::article::parse_frontmatter;
+use crate::check::diff::{Line, diff};
 use crate::job::{ExternalId, PromptVersion};
 use crate::queue::{Broker, dead_letter_queue};
 
@@ -358,7 +358,7 @@ async fn article(
             "This article's frontmatter cannot be read.",
         );
     };
-    let body = crate::article::contract::split_frontmatter(&text)
+    let body = crate::check::contract::split_frontmatter(&text)
         .map(|(_, b)| b)
         .unwrap_or("");
     let claims = &fm.ai.unsupported_claims;

@@ -4,7 +4,7 @@
 //! Pure: the text in, an [`ArticleReport`] out. The command reads the files and adds up.
 
 use super::contract::{check_article, sections, split_frontmatter};
-use super::parse_frontmatter;
+use crate::article::parse_frontmatter;
 
 /// One body section's size.
 #[derive(Debug, Clone, PartialEq, Eq)]
