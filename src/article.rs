@@ -2,7 +2,7 @@
 //! rules an LLM answer must keep before it may become an article.
 //!
 //! Pure code, no IO. The LLM's answers arrive as JSON fields (see
-//! [`crate::prompts::DRAFT_FIELDS`]); [`review::check`] judges them — *invalid* (the article
+//! [`crate::prompts::DRAFT_FIELDS`]); [`crate::review::check`] judges them — *invalid* (the article
 //! cannot be built: ask again, then give up) or *flawed* (it can be built but must not be
 //! published as is: ask again, then write it with `draft: true` and the reasons under `ai`).
 //! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body;
@@ -12,9 +12,6 @@
 pub mod audit;
 pub mod contract;
 pub mod diff;
-pub mod facts;
-pub mod language;
-pub mod review;
 mod yaml;
 
 use std::collections::BTreeSet;
@@ -24,7 +21,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use unicode_segmentation::UnicodeSegmentation;
 
-use self::review::usable_items;
+use crate::review::usable_items;
 
 use crate::job::{Headline, PromptVersion};
 use crate::prompts::Language;

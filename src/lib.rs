@@ -31,6 +31,7 @@ pub mod pipeline;
 pub mod prompts;
 pub mod queue;
 pub mod reprocess;
+pub mod review;
 pub mod store;
 pub mod worker;
 

@@ -47,7 +47,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::article::review::Verdict;
+use crate::review::Verdict;
 use crate::config::{LlmSettings, safe_url};
 use crate::metrics::{Metrics, RequestResult};
 use crate::prompts::{PromptSet, RenderedCall};

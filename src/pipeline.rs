@@ -25,8 +25,8 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::article::facts::Facts;
-use crate::article::{Article, ArticleError, Draft, Provenance, review};
+use crate::article::{Article, ArticleError, Draft, Provenance};
+use crate::review::{self, facts::Facts};
 use crate::config::{Faithfulness, Settings};
 use crate::cost::PriceTable;
 use crate::job::{InvalidJob, Job, PromptVersion};

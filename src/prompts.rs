@@ -20,7 +20,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::article::review::{Bounds, PromptText};
+use crate::review::{Bounds, PromptText};
 use crate::job::{Headline, PromptVersion};
 
 /// The keys that the calls of a prompt set must produce between them, each exactly once.
@@ -701,8 +701,8 @@ mod tests {
 
     #[test]
     fn an_answer_that_copies_a_calls_worked_example_is_flagged() {
-        use crate::article::facts::Facts;
-        use crate::article::review::{Review, check};
+        use crate::review::facts::Facts;
+        use crate::review::{Review, check};
         let lib = shipped();
         let h = headline("Ether Slips as Staking Withdrawals Climb");
         let facts = Facts::of_headline(&h);

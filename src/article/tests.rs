@@ -3,7 +3,7 @@
 use chrono::TimeZone;
 use serde_json::json;
 
-use super::review::{PromptText, Review, check};
+use crate::review::{self, PromptText, Review, check, facts};
 use super::*;
 use crate::prompts::Language;
 
@@ -557,11 +557,11 @@ fn unsupported_claims_are_recorded_under_ai_in_the_contracts_order() {
 
 #[test]
 fn length_bounds_come_from_the_review_and_are_checked() {
-    use super::review::Bounds;
+    use crate::review::Bounds;
     let h = headline("Bitcoin Mining Revenue Gauge Falls to Record Low");
     let prompt = PromptText::default();
     let long = "Mining revenue fell as operators unplugged machines. ".repeat(20);
-    let facts = super::facts::Facts::of_headline(&h);
+    let facts = facts::Facts::of_headline(&h);
     let mut rules = Review::new(&h, &prompt, &facts);
     let v = check(&json!({"overview": long}), &rules);
     assert!(

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant};
 
-use rewriter::article::review::Verdict;
+use rewriter::review::Verdict;
 use rewriter::llm::{LlmClient, LlmError};
 use rewriter::prompts::{PromptLibrary, sample_headline};
 

@@ -16,8 +16,11 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use unicode_segmentation::UnicodeSegmentation;
 
-use super::facts::{Claim, Facts, Kind};
-use super::{clean_bullet, clean_heading, language, normalize_lower, normalize_space, repair};
+pub mod facts;
+pub mod language;
+
+use self::facts::{Claim, Facts, Kind};
+use crate::article::{clean_bullet, clean_heading, normalize_lower, normalize_space, repair};
 use crate::job::Headline;
 
 /// Length bounds of the article's parts, in characters. A prompt set may set them in its
