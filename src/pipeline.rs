@@ -26,13 +26,13 @@ use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
 use crate::article::{Article, ArticleError, Draft, Provenance};
-use crate::review::{self, facts::Facts};
 use crate::config::{Faithfulness, Settings};
 use crate::cost::PriceTable;
 use crate::job::{InvalidJob, Job, PromptVersion};
 use crate::llm::{LlmClient, LlmError, Usage};
 use crate::metrics::Metrics;
 use crate::prompts::{PromptError, PromptLibrary};
+use crate::review::{self, facts::Facts};
 use crate::store::{ContentStore, Created, StoreError};
 
 /// A job's whole time budget: every call, attempt and wait. Well inside RabbitMQ's default
