@@ -66,19 +66,67 @@ pub struct Language {
     pub impact: String,
 }
 
-/// The items of a list field worth printing: whitespace normalised, bullet markers removed,
+/// A part of the article that the LLM writes: a field of its answers and of [`Draft`], named
+/// as the prompt sets name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Overview,
+    Heading,
+    Paragraphs,
+    Commentary,
+    Bullets,
+    Sentiment,
+    Category,
+    Tags,
+}
+
+impl Part {
+    /// Every part, in the order of [`Draft`]'s fields.
+    pub const ALL: [Self; 8] = [
+        Self::Overview,
+        Self::Heading,
+        Self::Paragraphs,
+        Self::Commentary,
+        Self::Bullets,
+        Self::Sentiment,
+        Self::Category,
+        Self::Tags,
+    ];
+
+    /// The field's name in an answer and in [`Draft`] (`"overview"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overview => "overview",
+            Self::Heading => "heading",
+            Self::Paragraphs => "paragraphs",
+            Self::Commentary => "commentary",
+            Self::Bullets => "bullets",
+            Self::Sentiment => "sentiment",
+            Self::Category => "category",
+            Self::Tags => "tags",
+        }
+    }
+
+    /// The part a field of this name writes, if any.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|part| part.name() == name)
+    }
+}
+
+/// The items of a list part worth printing: whitespace normalised, bullet markers removed,
 /// too-short items and repeats dropped. Small models pad lists with fragments and copies;
 /// dropping them is a repair, as long as the review finds enough left.
-pub(crate) fn usable_items(key: &str, items: &[String]) -> Vec<String> {
-    let min_chars = if key == "bullets" { 10 } else { 40 };
+pub(crate) fn usable_items<S: AsRef<str>>(part: Part, items: &[S]) -> Vec<String> {
+    let bullets = part == Part::Bullets;
+    let min_chars = if bullets { 10 } else { 40 };
     let mut seen = BTreeSet::new();
     items
         .iter()
         .map(|s| {
-            if key == "bullets" {
-                clean_bullet(s)
+            if bullets {
+                clean_bullet(s.as_ref())
             } else {
-                normalize_space(s)
+                normalize_space(s.as_ref())
             }
         })
         .filter(|s| s.chars().count() >= min_chars && seen.insert(s.to_lowercase()))
@@ -292,17 +340,17 @@ impl Article {
         section(&headings.overview, &mut std::iter::once(overview));
         section(
             &repair(&clean_heading(&draft.heading)),
-            &mut usable_items("paragraphs", &draft.paragraphs)
+            &mut usable_items(Part::Paragraphs, &draft.paragraphs)
                 .iter()
                 .map(|p| repair(p)),
         );
         section(
             &headings.author,
-            &mut usable_items("commentary", &draft.commentary)
+            &mut usable_items(Part::Commentary, &draft.commentary)
                 .iter()
                 .map(|p| repair(p)),
         );
-        let bullets: Vec<String> = usable_items("bullets", &draft.bullets)
+        let bullets: Vec<String> = usable_items(Part::Bullets, &draft.bullets)
             .iter()
             .map(|b| format!("- {}", repair(b)))
             .collect();

@@ -34,7 +34,7 @@ use self::rules::{
     content_words, first_sentence_is, is_word_or_ticker, occurs_in, repeats_title, same_stem,
     sentences, text_problem,
 };
-use crate::article::usable_items;
+use crate::article::{Part, usable_items};
 use crate::job::Headline;
 use crate::text::{clean_heading, normalize_lower, normalize_space, repair};
 
@@ -78,11 +78,11 @@ impl Bounds {
         })
     }
 
-    fn of(&self, key: &str) -> [usize; 2] {
-        match key {
-            "overview" => self.overview_chars,
-            "paragraphs" => self.paragraph_chars,
-            "commentary" => self.commentary_chars,
+    fn of(&self, part: Part) -> [usize; 2] {
+        match part {
+            Part::Overview => self.overview_chars,
+            Part::Paragraphs => self.paragraph_chars,
+            Part::Commentary => self.commentary_chars,
             _ => self.bullet_chars,
         }
     }
@@ -151,16 +151,17 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         bounds,
     } = *review;
     let mut v = Verdict::default();
-    let Some(fields) = answer.as_object() else {
+    let Some(answer) = Answer::read(answer) else {
         v.invalid.push("the answer is not a JSON object".into());
         return v;
     };
     let title = normalize_lower(&headline.title);
     let description = normalize_lower(headline.description.as_deref().unwrap_or_default());
     let mut prose: Vec<(String, String)> = Vec::new();
-    for (key, value) in fields {
-        match (key.as_str(), value) {
-            ("overview", Value::String(s)) => {
+    for &(part, ref written) in &answer.fields {
+        let key = part.name();
+        match (part, written) {
+            (Part::Overview, Written::Text(s)) => {
                 let text = normalize_space(s);
                 if text.chars().count() < 40 {
                     v.invalid
@@ -189,9 +190,9 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                     v.flawed
                         .push("overview: do not open by repeating the headline".into());
                 }
-                prose.push((key.clone(), s.clone()));
+                prose.push((key.to_owned(), (*s).to_owned()));
             }
-            ("heading", Value::String(s)) => {
+            (Part::Heading, Written::Text(s)) => {
                 // Judged as the article prints it: a heading of markup alone prints as nothing.
                 let h = repair(&clean_heading(s));
                 let words = h.split_whitespace().count();
@@ -201,17 +202,13 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                 if h.to_lowercase() == title {
                     v.flawed.push("heading: it repeats the headline".into());
                 }
-                prose.push((key.clone(), s.clone()));
+                prose.push((key.to_owned(), (*s).to_owned()));
             }
-            ("paragraphs" | "commentary" | "bullets", Value::Array(items)) => {
-                let texts: Vec<String> = items
-                    .iter()
-                    .map(|i| i.as_str().unwrap_or_default().to_owned())
-                    .collect();
-                let kept = usable_items(key, &texts);
-                let min = min_items(key);
+            (Part::Paragraphs | Part::Commentary | Part::Bullets, Written::List(items)) => {
+                let kept = usable_items(part, items);
+                let min = min_items(part);
                 if kept.len() < min {
-                    let what = if key == "bullets" {
+                    let what = if part == Part::Bullets {
                         "full sentences"
                     } else {
                         "full, different paragraphs"
@@ -219,7 +216,7 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                     v.invalid
                         .push(format!("{key}: write at least {min} {what}"));
                 }
-                let [min, max] = bounds.of(key);
+                let [min, max] = bounds.of(part);
                 for (i, text) in kept.into_iter().enumerate() {
                     let length = text.chars().count();
                     if length > max {
@@ -231,15 +228,15 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                             "{key}[{i}]: {length} characters; write at least {min}"
                         ));
                     }
-                    if key != "bullets" && i == 0 && first_sentence_is(&text, &title) {
+                    if part != Part::Bullets && i == 0 && first_sentence_is(&text, &title) {
                         v.flawed
                             .push(format!("{key}[{i}]: do not open by repeating the headline"));
                     }
-                    if key == "bullets" && repeats_title(&text, &title) {
+                    if part == Part::Bullets && repeats_title(&text, &title) {
                         v.flawed.push(format!(
                             "{key}[{i}]: repeats the headline word for word; say what it means for the market"
                         ));
-                    } else if key == "bullets" && repeats_title(&text, &description) {
+                    } else if part == Part::Bullets && repeats_title(&text, &description) {
                         v.flawed.push(format!(
                             "{key}[{i}]: repeats the news item's description word for word; say what it means for the market"
                         ));
@@ -247,17 +244,12 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
                     prose.push((format!("{key}[{i}]"), text));
                 }
             }
-            ("tags", Value::Array(items))
-                if items
-                    .iter()
-                    .filter_map(Value::as_str)
-                    .all(|t| t.trim().is_empty()) =>
-            {
+            (Part::Tags, Written::List(items)) if items.iter().all(|t| t.trim().is_empty()) => {
                 v.invalid.push("tags: give at least one tag".into());
             }
             // The answer's tags are printed only for a headline without tags of its own.
-            ("tags", Value::Array(items)) if headline.tags.is_empty() => {
-                for tag in items.iter().filter_map(Value::as_str) {
+            (Part::Tags, Written::List(items)) if headline.tags.is_empty() => {
+                for tag in items {
                     if !is_word_or_ticker(tag.trim()) {
                         v.flawed
                             .push(format!("tags: {:?} is not a word or a ticker", tag.trim()));
@@ -312,14 +304,16 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
         .map(|(_, text)| text.as_str())
         .collect();
     if let Some(problem) = language::mismatch(&written.join(" "), &headline.lang) {
-        let fields: Vec<&str> = fields
-            .keys()
-            .map(String::as_str)
-            .filter(|k| PROSE_KEYS.contains(k))
+        let fields: Vec<&str> = answer
+            .fields
+            .iter()
+            .map(|&(part, _)| part)
+            .filter(|part| IN_ONE_LANGUAGE.contains(part))
+            .map(Part::name)
             .collect();
         v.flawed.push(format!("{}: {problem}", fields.join(", ")));
     }
-    if let Some(Value::String(overview)) = fields.get("overview") {
+    if let Some(overview) = answer.text(Part::Overview) {
         let subject = content_words(&headline.title);
         let text = overview.to_lowercase();
         let mentioned = subject.is_empty()
@@ -337,31 +331,86 @@ pub fn check(answer: &Value, review: &Review<'_>) -> Verdict {
 }
 
 /// The fewest items of a list field an article needs (the contract's lower bounds).
-fn min_items(key: &str) -> usize {
-    match key {
-        "paragraphs" => 2,
-        "bullets" => 3,
+fn min_items(part: Part) -> usize {
+    match part {
+        Part::Paragraphs => 2,
+        Part::Bullets => 3,
         _ => 1,
     }
 }
 
-const PROSE_KEYS: &[&str] = &["overview", "paragraphs", "commentary", "bullets"];
+/// The parts judged together for the language they are written in (headings are too short).
+const IN_ONE_LANGUAGE: [Part; 4] = [
+    Part::Overview,
+    Part::Paragraphs,
+    Part::Commentary,
+    Part::Bullets,
+];
+
+/// An answer as the review reads it, parsed once from the model's JSON: the fields that write a
+/// part of the article, in the order the model wrote them (flags follow that order). Fields of
+/// no part are left out; one of another type than its part's (the schema rules that out) is
+/// kept as [`Written::Other`], which no rule judges.
+struct Answer<'a> {
+    fields: Vec<(Part, Written<'a>)>,
+}
+
+/// What one field of an answer holds.
+enum Written<'a> {
+    Text(&'a str),
+    /// A list's strings. Another value counts as empty text in a list of prose (too short to
+    /// print) and as no tag among tags.
+    List(Vec<&'a str>),
+    Other,
+}
+
+impl<'a> Answer<'a> {
+    /// The answer's fields, or `None` when it is not a JSON object.
+    fn read(answer: &'a Value) -> Option<Self> {
+        let fields = answer
+            .as_object()?
+            .iter()
+            .filter_map(|(name, value)| {
+                let part = Part::named(name)?;
+                let written = match value {
+                    Value::String(s) => Written::Text(s),
+                    Value::Array(items) if part == Part::Tags => {
+                        Written::List(items.iter().filter_map(Value::as_str).collect())
+                    }
+                    Value::Array(items) => Written::List(
+                        items
+                            .iter()
+                            .map(|i| i.as_str().unwrap_or_default())
+                            .collect(),
+                    ),
+                    _ => Written::Other,
+                };
+                Some((part, written))
+            })
+            .collect();
+        Some(Self { fields })
+    }
+
+    /// The text of a part written as text.
+    fn text(&self, part: Part) -> Option<&'a str> {
+        self.fields.iter().find_map(|(p, written)| match written {
+            Written::Text(s) if *p == part => Some(*s),
+            _ => None,
+        })
+    }
+}
 
 /// The prose fields of an answer with their texts, as the article will print them.
-fn prose_of(answer: &Value) -> Vec<(String, String)> {
+fn prose_of(answer: &Answer<'_>) -> Vec<(String, String)> {
     let mut prose = Vec::new();
-    let Some(fields) = answer.as_object() else {
-        return prose;
-    };
-    for (key, value) in fields {
-        match (key.as_str(), value) {
-            ("overview" | "heading", Value::String(s)) => prose.push((key.clone(), s.clone())),
-            ("paragraphs" | "commentary" | "bullets", Value::Array(items)) => {
-                let texts: Vec<String> = items
-                    .iter()
-                    .map(|i| i.as_str().unwrap_or_default().to_owned())
-                    .collect();
-                for (i, text) in usable_items(key, &texts).into_iter().enumerate() {
+    for &(part, ref written) in &answer.fields {
+        let key = part.name();
+        match (part, written) {
+            (Part::Overview | Part::Heading, Written::Text(s)) => {
+                prose.push((key.to_owned(), (*s).to_owned()));
+            }
+            (Part::Paragraphs | Part::Commentary | Part::Bullets, Written::List(items)) => {
+                for (i, text) in usable_items(part, items).into_iter().enumerate() {
                     prose.push((format!("{key}[{i}]"), text));
                 }
             }
@@ -420,7 +469,8 @@ pub fn unsupported_and_flaws(
     headline: &Headline,
     facts: &Facts,
 ) -> (Vec<String>, Vec<String>) {
-    let found = unsupported_in(&prose_of(answer), headline, facts);
+    let prose = Answer::read(answer).map_or_else(Vec::new, |a| prose_of(&a));
+    let found = unsupported_in(&prose, headline, facts);
     let flaws = flaws_of(&found);
     (
         found.into_iter().map(|(_, claim)| claim.text).collect(),

@@ -239,3 +239,25 @@ fn the_cost_is_recorded_as_a_plain_decimal_and_reads_back_the_same() {
     let unpriced = article_for("T").to_markdown().unwrap();
     assert!(!unpriced.contains("costUsd"), "{unpriced}");
 }
+
+#[test]
+fn the_parts_are_the_drafts_fields_by_name() {
+    // Draft denies unknown fields and needs every one: this reads only if the names agree.
+    let fields: Map<String, Value> = Part::ALL
+        .into_iter()
+        .map(|part| {
+            let value = match part {
+                Part::Paragraphs | Part::Commentary | Part::Bullets | Part::Tags => json!([]),
+                Part::Sentiment => json!("NEUTRAL"),
+                Part::Overview | Part::Heading | Part::Category => json!(""),
+            };
+            (part.name().to_owned(), value)
+        })
+        .collect();
+    let draft: Result<Draft, _> = serde_json::from_value(Value::Object(fields));
+    assert!(draft.is_ok(), "{draft:?}");
+    for part in Part::ALL {
+        assert_eq!(Part::named(part.name()), Some(part));
+    }
+    assert_eq!(Part::named("summary"), None);
+}

@@ -199,6 +199,11 @@ fn word_at<'t>(tokens: &'t [Token<'_>], i: usize) -> Option<&'t str> {
     }
 }
 
+/// Whether the token at `i` is a currency sign (`$`, `€`, …).
+fn currency_sign_at(tokens: &[Token], i: usize) -> bool {
+    matches!(tokens.get(i), Some(Token { tok: Tok::Punct(c), .. }) if CURRENCY_SIGNS.contains(c))
+}
+
 fn punct_at(tokens: &[Token], i: usize, c: char) -> bool {
     matches!(tokens.get(i), Some(Token { tok: Tok::Punct(p), .. }) if *p == c)
 }
@@ -326,22 +331,17 @@ fn figure_at(tokens: &[Token], i: usize, lang: Lang) -> Option<(Fact, usize, boo
     if word_at(tokens, j).is_some_and(|w| w == "US") && punct_at(tokens, j + 1, '$') {
         j += 1;
     }
-    if let Some(Token {
-        tok: Tok::Punct(c), ..
-    }) = tokens.get(j)
-        && CURRENCY_SIGNS.contains(c)
-    {
-        money = true;
-        j += 1;
-    } else if word_at(tokens, j).is_some_and(is_currency_code)
-        && matches!(
-            tokens.get(j + 1),
-            Some(Token {
-                tok: Tok::Num { .. },
-                ..
-            })
-        )
-    {
+    let code_before_number = || {
+        word_at(tokens, j).is_some_and(is_currency_code)
+            && matches!(
+                tokens.get(j + 1),
+                Some(Token {
+                    tok: Tok::Num { .. },
+                    ..
+                })
+            )
+    };
+    if currency_sign_at(tokens, j) || code_before_number() {
         money = true;
         j += 1;
     }
@@ -401,11 +401,7 @@ fn figure_at(tokens: &[Token], i: usize, lang: Lang) -> Option<(Fact, usize, boo
         }
     }
     // 5 €, 5 dollars, 5 US-Dollar
-    if let Some(Token {
-        tok: Tok::Punct(c), ..
-    }) = tokens.get(j)
-        && CURRENCY_SIGNS.contains(c)
-    {
+    if currency_sign_at(tokens, j) {
         money = true;
         j += 1;
     } else if let Some(w) = word_at(tokens, j) {
