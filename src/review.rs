@@ -20,8 +20,6 @@
 pub mod facts;
 pub mod language;
 mod rules;
-#[cfg(test)]
-mod tests;
 
 use std::collections::BTreeSet;
 
@@ -477,3 +475,6 @@ pub fn unsupported_and_flaws(
         flaws,
     )
 }
+
+#[cfg(test)]
+mod tests;

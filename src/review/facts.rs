@@ -12,8 +12,6 @@
 //! Numbers are read with the decimal comma in languages that use it (`1,2 Milliarden`).
 
 mod read;
-#[cfg(test)]
-mod tests;
 mod tokenize;
 mod words;
 
@@ -259,3 +257,6 @@ impl Lang {
         }
     }
 }
+
+#[cfg(test)]
+mod tests;
