@@ -1,17 +1,13 @@
-//! The article format: frontmatter keys and order, body sections, the description cut, and the
-//! rules an LLM answer must keep before it may become an article.
+//! The article format: frontmatter keys and order, body sections and their headings per
+//! language, the description cut, and which items of an answer's lists an article prints.
 //!
 //! Pure code, no IO. The LLM's answers arrive as JSON fields (see
-//! [`crate::prompts::DRAFT_FIELDS`]); [`review::check`] judges them — *invalid* (the article
-//! cannot be built: ask again, then give up) or *flawed* (it can be built but must not be
-//! published as is: ask again, then write it with `draft: true` and the reasons under `ai`).
-//! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body;
+//! [`crate::prompts::DRAFT_FIELDS`]) and are judged by [`crate::review`] before they get here.
+//! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body,
+//! with the headings of a [`Language`], repairing the text as [`crate::text`] does;
 //! [`Article::to_markdown`] prints them (its YAML reads back as written: a tested property).
 //! Checking articles already written is `crate::check`'s (it imports this module, not back).
 
-pub mod facts;
-pub mod language;
-pub mod review;
 pub mod yaml;
 
 use std::collections::BTreeSet;
@@ -21,10 +17,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 use unicode_segmentation::UnicodeSegmentation;
 
-use self::review::usable_items;
-
 use crate::job::{Headline, PromptVersion};
-use crate::prompts::Language;
+use crate::text::{clean_bullet, clean_heading, normalize_space, repair};
 
 /// Most characters in `description` before the `…`.
 pub const DESCRIPTION_MAX_CHARS: usize = 200;
@@ -57,212 +51,83 @@ pub struct Draft {
     pub tags: Vec<String>,
 }
 
-/// One line, single spaces, trimmed: `s.split_whitespace()` joined by single spaces.
-pub(crate) fn normalize_space(s: &str) -> String {
-    if is_single_spaced(s) {
-        return s.to_owned();
-    }
-    // Pieces between whitespace other than the plain space (line breaks, mostly) are copied
-    // whole, or word by word where they hold runs of spaces.
-    let mut out = String::with_capacity(s.len());
-    let mut from = 0;
-    while let Some((at, len)) = next_other_whitespace(s, from) {
-        push_words(&mut out, &s[from..at]);
-        from = at + len;
-    }
-    push_words(&mut out, &s[from..]);
-    out
+/// The fixed parts of an article in one language: its name and the headings of the sections
+/// the article writes the same every time. A prompt set gives them per language in its manifest.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Language {
+    /// The language's English name, for the prompt ("German").
+    pub name: String,
+    pub overview: String,
+    pub author: String,
+    pub impact: String,
 }
 
-/// Appends the words of `piece`, whose only whitespace is plain spaces, with single spaces.
-fn push_words(out: &mut String, piece: &str) {
-    let piece = piece.trim_matches(' ');
-    if piece.is_empty() {
-        return;
+/// A part of the article that the LLM writes: a field of its answers and of [`Draft`], named
+/// as the prompt sets name it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Part {
+    Overview,
+    Heading,
+    Paragraphs,
+    Commentary,
+    Bullets,
+    Sentiment,
+    Category,
+    Tags,
+}
+
+impl Part {
+    /// Every part, in the order of [`Draft`]'s fields.
+    pub const ALL: [Self; 8] = [
+        Self::Overview,
+        Self::Heading,
+        Self::Paragraphs,
+        Self::Commentary,
+        Self::Bullets,
+        Self::Sentiment,
+        Self::Category,
+        Self::Tags,
+    ];
+
+    /// The field's name in an answer and in [`Draft`] (`"overview"`).
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Overview => "overview",
+            Self::Heading => "heading",
+            Self::Paragraphs => "paragraphs",
+            Self::Commentary => "commentary",
+            Self::Bullets => "bullets",
+            Self::Sentiment => "sentiment",
+            Self::Category => "category",
+            Self::Tags => "tags",
+        }
     }
-    if !out.is_empty() {
-        out.push(' ');
+
+    /// The part a field of this name writes, if any.
+    pub fn named(name: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|part| part.name() == name)
     }
-    if piece.contains("  ") {
-        for (k, word) in piece.split(' ').filter(|w| !w.is_empty()).enumerate() {
-            if k > 0 {
-                out.push(' ');
+}
+
+/// The items of a list part worth printing: whitespace normalised, bullet markers removed,
+/// too-short items and repeats dropped. Small models pad lists with fragments and copies;
+/// dropping them is a repair, as long as the review finds enough left.
+pub(crate) fn usable_items<S: AsRef<str>>(part: Part, items: &[S]) -> Vec<String> {
+    let bullets = part == Part::Bullets;
+    let min_chars = if bullets { 10 } else { 40 };
+    let mut seen = BTreeSet::new();
+    items
+        .iter()
+        .map(|s| {
+            if bullets {
+                clean_bullet(s.as_ref())
+            } else {
+                normalize_space(s.as_ref())
             }
-            out.push_str(word);
-        }
-    } else {
-        out.push_str(piece);
-    }
-}
-
-/// `normalize_space(s).to_lowercase()` (the review compares every sentence and prompt so).
-pub(crate) fn normalize_lower(s: &str) -> String {
-    let mut out = normalize_space(s);
-    if out.is_ascii() {
-        out.make_ascii_lowercase();
-        out
-    } else {
-        out.to_lowercase()
-    }
-}
-
-/// Whether `s` is already what [`normalize_space`] makes of it: no whitespace but single
-/// spaces between words.
-fn is_single_spaced(s: &str) -> bool {
-    !s.starts_with(' ')
-        && !s.ends_with(' ')
-        && !s.contains("  ")
-        && next_other_whitespace(s, 0).is_none()
-}
-
-/// The bytes that can start a whitespace character (`char::is_whitespace`) other than the
-/// plain space: the ASCII controls `\t` to `\r`, and the lead bytes of U+0085, U+00A0,
-/// U+1680, U+2000–U+205F and U+3000. Text is scanned for these and only they are decoded.
-static MAY_START_OTHER_WHITESPACE: [bool; 256] = {
-    let mut starts = [false; 256];
-    let mut b = 0;
-    while b < 256 {
-        starts[b] = matches!(b, 0x09..=0x0D | 0xC2 | 0xE1 | 0xE2 | 0xE3);
-        b += 1;
-    }
-    starts
-};
-
-/// The first whitespace character other than the plain space at or after byte `from` of `s`
-/// (where a character starts): its start and its length in bytes.
-fn next_other_whitespace(s: &str, mut from: usize) -> Option<(usize, usize)> {
-    loop {
-        let rest = s.get(from..)?;
-        let at = from
-            + rest
-                .bytes()
-                .position(|b| MAY_START_OTHER_WHITESPACE[usize::from(b)])?;
-        let c = s.get(at..).and_then(|rest| rest.chars().next())?;
-        if c.is_whitespace() {
-            return Some((at, c.len_utf8()));
-        }
-        from = at + c.len_utf8();
-    }
-}
-
-/// Prose as the article prints it: HTML tags and entities, Markdown emphasis and heading marks
-/// removed (their words kept), curly quotes made straight (`“ ” „` → `"`, `‘ ’ ‚` → `'`;
-/// guillemets stay), no space before a comma or full stop, single spaces. The answer that
-/// needed it is still flagged by review; this only keeps the draft readable.
-pub fn repair(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(open) = rest.find('<') {
-        out.push_str(&rest[..open]);
-        let after = &rest[open + 1..];
-        let name_start = after.trim_start_matches('/');
-        let is_tag = name_start.starts_with(|c: char| c.is_ascii_alphabetic())
-            && after
-                .find('>')
-                .is_some_and(|close| !after[..close].contains('<'));
-        match after.find('>').filter(|_| is_tag) {
-            Some(close) => {
-                out.push(' ');
-                rest = &after[close + 1..];
-            }
-            None => {
-                out.push('<');
-                rest = after;
-            }
-        }
-    }
-    out.push_str(rest);
-    // Each replacement only where it applies (`replace_in`): most answers need none.
-    let mut text = out;
-    if text.contains('&') {
-        // `&amp;` last, so that `&amp;lt;` becomes `&lt;`, as written.
-        for (entity, to) in [
-            ("&nbsp;", " "),
-            ("&quot;", "\""),
-            ("&#39;", "'"),
-            ("&lt;", "<"),
-            ("&gt;", ">"),
-            ("&amp;", "&"),
-        ] {
-            replace_in(&mut text, entity, to);
-        }
-    }
-    replace_in(&mut text, "**", "");
-    replace_in(&mut text, "__", "");
-    const DOUBLE: [char; 5] = ['“', '”', '„', '‟', '″'];
-    const SINGLE: [char; 5] = ['‘', '’', '‚', '‛', '′'];
-    // None of the ten is ASCII: most answers are, and need no search for them.
-    if !text.is_ascii() {
-        if text.contains(DOUBLE) {
-            text = text.replace(DOUBLE, "\"");
-        }
-        if text.contains(SINGLE) {
-            text = text.replace(SINGLE, "'");
-        }
-    }
-    // Heading marks at the start of lines; the lines themselves are joined by
-    // `normalize_space` below.
-    if text.contains('#') {
-        text = text
-            .lines()
-            .map(|l| l.trim_start().trim_start_matches('#'))
-            .collect::<Vec<_>>()
-            .join("\n");
-    }
-    let mut text = normalize_space(&text);
-    replace_in(&mut text, " ,", ",");
-    replace_in(&mut text, " .", ".");
-    text
-}
-
-/// `pattern` replaced by `to` in `text`, copying the text only if it occurs (a `replace` that
-/// finds nothing still copies).
-fn replace_in(text: &mut String, pattern: &str, to: &str) {
-    if text.contains(pattern) {
-        *text = text.replace(pattern, to);
-    }
-}
-
-pub(crate) fn clean_heading(s: &str) -> String {
-    let h = normalize_space(s);
-    h.trim_start_matches('#')
-        .trim()
-        .trim_end_matches(['.', ':'])
-        .trim()
-        .to_owned()
-}
-
-/// A bullet's text without the list marks a model put before it: dashes and dots (the article
-/// prints its own `- `) and numbering (`1.`, `2)`, `(3)`), which a `- ` list cannot show.
-pub(crate) fn clean_bullet(s: &str) -> String {
-    let b = normalize_space(s);
-    let mut rest = b.as_str();
-    loop {
-        let unmarked = rest
-            .trim_start_matches(['-', '•', '*', '–', '—'])
-            .trim_start();
-        let unnumbered = without_numbering(unmarked).unwrap_or(unmarked);
-        if unnumbered.len() == rest.len() {
-            break;
-        }
-        rest = unnumbered;
-    }
-    rest.to_owned()
-}
-
-/// `text` after a leading list number (`1.`, `12)`, `(3)`) and the space after it, if it has
-/// one. One or two digits only: "2026. A year…" is a sentence, not a list item.
-fn without_numbering(text: &str) -> Option<&str> {
-    let (inner, closing) = match text.strip_prefix('(') {
-        Some(rest) => (rest, &[')'][..]),
-        None => (text, &['.', ')'][..]),
-    };
-    let digits = inner.bytes().take_while(u8::is_ascii_digit).count();
-    if !(1..=2).contains(&digits) {
-        return None;
-    }
-    let after = inner[digits..].strip_prefix(closing)?;
-    after.starts_with(' ').then_some(after.trim_start())
+        })
+        .filter(|s| s.chars().count() >= min_chars && seen.insert(s.to_lowercase()))
+        .collect()
 }
 
 /// Cuts a text at a word boundary to at most [`DESCRIPTION_MAX_CHARS`] characters and appends
@@ -472,17 +337,17 @@ impl Article {
         section(&headings.overview, &mut std::iter::once(overview));
         section(
             &repair(&clean_heading(&draft.heading)),
-            &mut usable_items("paragraphs", &draft.paragraphs)
+            &mut usable_items(Part::Paragraphs, &draft.paragraphs)
                 .iter()
                 .map(|p| repair(p)),
         );
         section(
             &headings.author,
-            &mut usable_items("commentary", &draft.commentary)
+            &mut usable_items(Part::Commentary, &draft.commentary)
                 .iter()
                 .map(|p| repair(p)),
         );
-        let bullets: Vec<String> = usable_items("bullets", &draft.bullets)
+        let bullets: Vec<String> = usable_items(Part::Bullets, &draft.bullets)
             .iter()
             .map(|b| format!("- {}", repair(b)))
             .collect();
@@ -517,4 +382,4 @@ pub fn parse_frontmatter(markdown: &str) -> Result<Frontmatter, ArticleError> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

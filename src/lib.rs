@@ -4,8 +4,9 @@
 //! # Layout, in reading order
 //!
 //! A job flows top to bottom: [`job`] parses the wire format into trusted types, [`prompts`]
-//! renders a prompt set for it, [`llm`] gets checked answers, [`article`] builds the Markdown,
-//! [`store`] writes it atomically. [`pipeline`] is that sequence for one job; [`queue`] and
+//! renders a prompt set for it, [`llm`] gets answers that [`review`] judges, [`article`] builds
+//! the Markdown (with [`text`], which both use to clean the model's prose), [`store`] writes it
+//! atomically. [`pipeline`] is that sequence for one job; [`queue`] and
 //! [`worker`] run it off RabbitMQ; [`reprocess`] chooses stored articles to write again with
 //! a newer prompt version; [`eval`] judges a prompt version on a sample of the archive before
 //! a rollout; [`ingest`] polls RSS, Atom and JSON feeds into jobs, once each; [`cli`] is the
@@ -32,7 +33,9 @@ pub mod pipeline;
 pub mod prompts;
 pub mod queue;
 pub mod reprocess;
+pub mod review;
 pub mod store;
+pub mod text;
 pub mod worker;
 
 pub mod cli;

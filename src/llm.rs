@@ -47,10 +47,10 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use serde_json::value::RawValue;
 
-use crate::article::review::Verdict;
 use crate::config::{LlmSettings, safe_url};
 use crate::metrics::{Metrics, RequestResult};
 use crate::prompts::{PromptSet, RenderedCall};
+use crate::review::Verdict;
 use circuit::{Circuit, Probe, Prober};
 use pacer::{Pacer, RateLimitHeaders};
 

@@ -25,14 +25,14 @@ use chrono::Utc;
 use serde_json::{Map, Value};
 use tokio::sync::Semaphore;
 
-use crate::article::facts::Facts;
-use crate::article::{Article, ArticleError, Draft, Provenance, review};
+use crate::article::{Article, ArticleError, Draft, Provenance};
 use crate::config::{Faithfulness, Settings};
 use crate::cost::PriceTable;
 use crate::job::{InvalidJob, Job, PromptVersion};
 use crate::llm::{LlmClient, LlmError, Usage};
 use crate::metrics::Metrics;
 use crate::prompts::{PromptError, PromptLibrary};
+use crate::review::{self, facts::Facts};
 use crate::store::{ContentStore, Created, StoreError};
 
 /// A job's whole time budget: every call, attempt and wait. Well inside RabbitMQ's default

@@ -20,8 +20,9 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::article::review::{Bounds, PromptText};
+use crate::article::Language;
 use crate::job::{Headline, PromptVersion};
+use crate::review::{Bounds, PromptText};
 
 /// The keys that the calls of a prompt set must produce between them, each exactly once.
 pub const DRAFT_FIELDS: &[&str] = &[
@@ -89,17 +90,6 @@ pub struct Sampling {
     pub presence_penalty: Option<f32>,
     #[serde(default)]
     pub seed: Option<i64>,
-}
-
-/// The fixed parts of an article in one language.
-#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
-#[serde(deny_unknown_fields)]
-pub struct Language {
-    /// The language's English name, for the prompt ("German").
-    pub name: String,
-    pub overview: String,
-    pub author: String,
-    pub impact: String,
 }
 
 #[derive(Debug, Deserialize)]
@@ -701,8 +691,8 @@ mod tests {
 
     #[test]
     fn an_answer_that_copies_a_calls_worked_example_is_flagged() {
-        use crate::article::facts::Facts;
-        use crate::article::review::{Review, check};
+        use crate::review::facts::Facts;
+        use crate::review::{Review, check};
         let lib = shipped();
         let h = headline("Ether Slips as Staking Withdrawals Climb");
         let facts = Facts::of_headline(&h);

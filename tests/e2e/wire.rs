@@ -4,9 +4,9 @@
 
 use std::time::{Duration, Instant};
 
-use rewriter::article::review::Verdict;
 use rewriter::llm::{LlmClient, LlmError};
 use rewriter::prompts::{PromptLibrary, sample_headline};
+use rewriter::review::Verdict;
 
 use crate::support::{Fault, TestEnv, repo};
 
