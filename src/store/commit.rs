@@ -27,7 +27,8 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
-use super::{StoreError, temporary_path};
+use super::StoreError;
+use super::folder::temporary_path;
 
 /// Saves a group holds at most: a bound on the work one flush waits for.
 const MAX_GROUP: usize = 256;
