@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Request counts and times of the commands that read a whole archive, for a bucket (moto) and
-# a folder of the same N articles (examples/archive.rs writes them, no LLM). The bucket's
-# requests are counted from moto's access log; the folder's file opens with strace.
+# a folder of the same N articles (examples/archive.rs writes them, no LLM; bench/moto_loaded.py
+# loads them into moto's memory). The bucket's requests are counted from moto's access log; the
+# folder's file opens with strace.
 #   bench/archive.sh [N]          (default 100000; figures in bench/README.md)
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,19 +17,21 @@ cargo build --locked -q --bin rewriter --example archive
 BIN=target/debug/rewriter
 GEN=target/debug/examples/archive
 
-"$MOTO" -H 127.0.0.1 -p "$PORT" 2>"$WORK/moto.log" >/dev/null &
+echo "== generate $N articles"
+"$GEN" --articles "$N" --out "$WORK/folder" --index-template "$WORK/index.tsv"
+# The same archive loaded into moto's memory, with the cost index a worker writes.
+"$(dirname "$MOTO")/python" bench/moto_loaded.py "$PORT" "$WORK/folder" "$WORK/index.tsv" bench news \
+    2>"$WORK/moto.log" >/dev/null &
 MOTO_PID=$!
-until (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do sleep 0.2; done
+until (echo >/dev/tcp/127.0.0.1/$PORT) 2>/dev/null; do
+    kill -0 $MOTO_PID 2>/dev/null || { cat "$WORK/moto.log"; exit 1; }
+    sleep 1
+done
 export AWS_ACCESS_KEY_ID=bench AWS_SECRET_ACCESS_KEY=bench-secret AWS_REGION=us-east-1 \
     AWS_ENDPOINT_URL="http://127.0.0.1:$PORT" AWS_ALLOW_HTTP=true
-"$(dirname "$MOTO")/python" -c "import boto3; boto3.client('s3', endpoint_url='$AWS_ENDPOINT_URL').create_bucket(Bucket='bench')"
 
 export REWRITER_PROMPTS="$PWD/prompts" REWRITER_QUEUE="bench.archive" RUST_LOG=warn
 requests() { grep -cE '"(GET|PUT|HEAD|POST|DELETE) ' "$WORK/moto.log" || true; }
-
-echo "== generate $N articles"
-"$GEN" --articles "$N" --out s3://bench/news
-"$GEN" --articles "$N" --out "$WORK/folder"
 
 measure() { # label, then the command's arguments
     local label="$1"; shift
@@ -36,11 +39,7 @@ measure() { # label, then the command's arguments
         local before after start end opens=""
         before=$(requests)
         start=$(date +%s.%N)
-        if [[ $out == s3://* ]]; then
-            REWRITER_OUT="$out" "$BIN" "$@" >/dev/null 2>&1 || true
-        else
-            REWRITER_OUT="$out" "$BIN" "$@" >/dev/null 2>&1 || true
-        fi
+        REWRITER_OUT="$out" "$BIN" "$@" >"$WORK/out-$([[ $out == s3://* ]] && echo bucket || echo folder)" 2>&1 || true
         end=$(date +%s.%N)
         if [[ $out != s3://* ]] && command -v strace >/dev/null; then
             # Counted in a second run: strace slows the first one's clock several times over.
@@ -59,3 +58,5 @@ measure() { # label, then the command's arguments
 measure "prompts list" prompts list
 measure "reprocess --outdated --dry-run" reprocess --outdated --dry-run
 measure "cost" cost
+# The last command's output on each (cost's tables), to check that both added up every article.
+cat "$WORK/out-bucket" "$WORK/out-folder"

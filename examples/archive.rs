@@ -1,14 +1,18 @@
 //! Generates an archive of N articles straight into a folder or a bucket, without the LLM or a
 //! broker, in the layout the store writes (`sources/<id>.json`, `versions/<id>/v1.md`,
-//! `articles/<id>.md`), so that the commands that read a whole archive can be measured at
-//! scale (bench/README.md, "An archive of 100,000 articles").
+//! `articles/<id>.md`, and in a bucket the version's cost index entry, as a worker writes it),
+//! so that the commands that read a whole archive can be measured at scale (`bench/archive.sh`).
 //!
 //! ```sh
 //! cargo run --example archive -- --articles 100000 --out s3://bench/news   # AWS_* from the env
 //! cargo run --example archive -- --articles 100000 --out /tmp/archive
 //! ```
 //!
-//! Writes to a bucket go 64 at a time; the credentials and endpoint are the same AWS variables
+//! `--index-template FILE` (with a folder) also writes, per version, the key of its cost index
+//! entry with `ETAG` where the version's ETag goes, for `bench/moto_loaded.py`, which loads the
+//! folder into moto's memory far faster than moto takes PUTs.
+//!
+//! Articles go to a bucket 64 at a time (`--in-flight N` to change it); the credentials and endpoint are the same AWS variables
 //! the product reads.
 
 #![allow(clippy::unwrap_used, clippy::expect_used)]
@@ -18,9 +22,11 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use futures_util::{StreamExt, TryStreamExt};
-use object_store::aws::AmazonS3Builder;
+use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::path::Path as Key;
 use object_store::{ObjectStoreExt, PutPayload};
+use rewriter::job::{ExternalId, PromptVersion};
+use rewriter::store::index::{Figures, entry_key};
 use serde_json::json;
 
 fn article(id: &str, n: usize) -> String {
@@ -64,7 +70,7 @@ fn source(id: &str) -> String {
     .to_string()
 }
 
-/// The three files of article `n`, as (relative path, bytes).
+/// The three files of article `n`, as (relative path, bytes): source, version, published copy.
 fn files(n: usize) -> [(String, Vec<u8>); 3] {
     let id = format!("gen{n:07}");
     let text = article(&id, n);
@@ -75,15 +81,53 @@ fn files(n: usize) -> [(String, Vec<u8>); 3] {
     ]
 }
 
+/// Writes article `n` to the bucket in the worker's order: source, version, the version's cost
+/// index entry (named after the ETag the store answered), published copy.
+async fn put_article(store: &AmazonS3, prefix: &str, n: usize) -> object_store::Result<()> {
+    let key = |path: &str| {
+        if prefix.is_empty() {
+            Key::from(path)
+        } else {
+            Key::from(format!("{prefix}/{path}"))
+        }
+    };
+    let [
+        (source_key, source),
+        (version_key, version),
+        (article_key, article),
+    ] = files(n);
+    let figures = Figures::of(std::str::from_utf8(&version).unwrap()).unwrap();
+    store
+        .put(&key(&source_key), PutPayload::from(source))
+        .await?;
+    let written = store
+        .put(&key(&version_key), PutPayload::from(version))
+        .await?;
+    let id = ExternalId::parse(&format!("gen{n:07}")).unwrap();
+    let v1 = PromptVersion::new(1).unwrap();
+    let entry = entry_key(&id, v1, written.e_tag.as_deref().unwrap_or(""), &figures).unwrap();
+    store.put(&key(&entry), PutPayload::new()).await?;
+    store
+        .put(&key(&article_key), PutPayload::from(article))
+        .await?;
+    Ok(())
+}
+
 #[tokio::main]
 async fn main() {
     let mut args = std::env::args().skip(1);
     let (mut articles, mut out) = (10_000usize, std::env::var("REWRITER_OUT").ok());
+    let mut in_flight = 64usize;
+    let mut template = None;
     while let Some(arg) = args.next() {
         match arg.as_str() {
             "--articles" => articles = args.next().unwrap().parse().unwrap(),
             "--out" => out = args.next(),
-            other => panic!("unknown argument {other}; --articles N --out LOCATION"),
+            "--in-flight" => in_flight = args.next().unwrap().parse().unwrap(),
+            "--index-template" => template = args.next(),
+            other => {
+                panic!("unknown argument {other}; --articles N --out LOCATION [--in-flight N]")
+            }
         }
     }
     let out = out.expect("--out LOCATION or REWRITER_OUT");
@@ -97,33 +141,39 @@ async fn main() {
                 .build()
                 .unwrap(),
         );
-        futures_util::stream::iter((0..articles).flat_map(files))
-            .map(|(path, bytes)| {
-                let store = Arc::clone(&store);
-                let key = if prefix.is_empty() {
-                    Key::from(path)
-                } else {
-                    Key::from(format!("{prefix}/{path}"))
-                };
-                async move { store.put(&key, PutPayload::from(bytes)).await }
+        futures_util::stream::iter(0..articles)
+            .map(|n| {
+                let (store, prefix) = (Arc::clone(&store), prefix.clone());
+                async move { put_article(&store, &prefix, n).await }
             })
-            .buffer_unordered(64)
+            .buffer_unordered(in_flight)
             .try_for_each(|_| async { Ok(()) })
             .await
             .unwrap();
     } else {
         let root = PathBuf::from(out.clone());
+        let mut lines = String::new();
         for n in 0..articles {
+            if template.is_some() {
+                let [_, (version_key, version), _] = files(n);
+                let figures = Figures::of(std::str::from_utf8(&version).unwrap()).unwrap();
+                let id = ExternalId::parse(&format!("gen{n:07}")).unwrap();
+                let v1 = PromptVersion::new(1).unwrap();
+                let entry = entry_key(&id, v1, "ETAG", &figures).unwrap();
+                lines.push_str(&format!("{version_key}\t{entry}\n"));
+            }
             for (path, bytes) in files(n) {
                 let path = root.join(path);
                 std::fs::create_dir_all(path.parent().unwrap()).unwrap();
                 std::fs::write(path, bytes).unwrap();
             }
         }
+        if let Some(template) = template {
+            std::fs::write(template, lines).unwrap();
+        }
     }
     eprintln!(
-        "{articles} articles ({} objects) written to {out} in {:.1?}",
-        articles * 3,
+        "{articles} articles written to {out} in {:.1?}",
         started.elapsed()
     );
 }

@@ -1,20 +1,15 @@
-//! `rewriter cost [--json]`: what the stored articles cost, per prompt version. Reads every
-//! `versions/<id>/v<N>.md` (not only the published copies) and adds up the tokens and
-//! `ai.costUsd` of each with [`crate::cost::Report`], which also prices the tokens at the
-//! current `REWRITER_PRICES`. A file that cannot be read or parsed is named on standard error
-//! and counted, and the exit code is 1.
+//! `rewriter cost [--json]`: what the stored articles cost, per prompt version. Adds up the
+//! tokens and `ai.costUsd` of every `versions/<id>/v<N>.md` (not only the published copies),
+//! as [`ContentStore::figures`] gives them, with [`crate::cost::Report`], which also prices the
+//! tokens at the current `REWRITER_PRICES`. A file that cannot be read or parsed is named on
+//! standard error and counted, and the exit code is 1.
 
-use futures_util::StreamExt as _;
 use serde_json::{Map, Value, json};
 
-use crate::article::parse_frontmatter;
 use crate::cli::CostArgs;
 use crate::config::Settings;
 use crate::cost::{Report, Row, Totals, round_usd};
-use crate::store::{ContentStore, StoreError};
-
-/// Versions read at once.
-const READ_AHEAD: usize = 32;
+use crate::store::{ContentStore, StoreError, Unreadable};
 
 /// `Ok(false)` when some version file could not be read or parsed.
 pub async fn run(settings: &Settings, args: CostArgs) -> anyhow::Result<bool> {
@@ -24,48 +19,22 @@ pub async fn run(settings: &Settings, args: CostArgs) -> anyhow::Result<bool> {
     // Reporting must not create an output folder where there is none.
     if crate::store::exists(&settings.out_dir) {
         let store = ContentStore::open(&settings.out_dir).await?;
-        let mut listed = Vec::new();
-        if crate::store::s3::is_bucket(&settings.out_dir) {
-            // One listing of `versions/` (a request per 1,000 keys), not one per article.
-            listed.extend(store.all_versions().await?);
-        } else {
-            for id in store.versioned_ids().await? {
-                match store.versions(&id).await {
-                    Ok(v) => listed.push((id, v)),
-                    Err(e) => {
-                        let dir = store.root().join("versions").join(id.as_ref());
-                        eprintln!("{}: cannot be listed: {}", dir.display(), reason(&e));
-                        unreadable += 1;
-                    }
-                }
-            }
-        }
-        let pairs = listed
-            .into_iter()
-            .flat_map(|(id, versions)| versions.into_iter().map(move |v| (id.clone(), v)));
-        // A few reads in flight: a bucket answers each in a round trip.
-        let mut reads = futures_util::stream::iter(pairs)
-            .map(|(id, version)| {
-                let store = &store;
-                async move {
-                    let text = store.read_version(&id, version).await;
-                    (store.version_path(&id, version), version, text)
-                }
-            })
-            .buffered(READ_AHEAD);
-        while let Some((path, version, text)) = reads.next().await {
-            let text = match text {
-                Ok(text) => text,
-                Err(e) => {
-                    eprintln!("{}: cannot be read: {}", path.display(), reason(&e));
+        for counted in store.figures().await? {
+            let path = counted.path.display();
+            let (version, ai) = match counted.figures {
+                Ok(figures) => figures,
+                Err(Unreadable::List(e)) => {
+                    eprintln!("{path}: cannot be listed: {}", reason(&e));
                     unreadable += 1;
                     continue;
                 }
-            };
-            let ai = match parse_frontmatter(&text) {
-                Ok(frontmatter) => frontmatter.ai,
-                Err(e) => {
-                    eprintln!("{}: no readable frontmatter: {e}", path.display());
+                Err(Unreadable::Read(e)) => {
+                    eprintln!("{path}: cannot be read: {}", reason(&e));
+                    unreadable += 1;
+                    continue;
+                }
+                Err(Unreadable::Frontmatter(e)) => {
+                    eprintln!("{path}: no readable frontmatter: {e}");
                     unreadable += 1;
                     continue;
                 }

@@ -5,6 +5,11 @@
 //! `ai.approved: {by, at}`, printed by the article's own YAML emitter (so it keeps its
 //! YAML-1.1-safe quoting). Every decision is appended to `desk/actions/<id>.ndjson` through the
 //! store, with who and when. Used by the desk and by `rewriter approve` / `rewriter reject`.
+//!
+//! A decision that reads the published copy to decide what to write (approve, reject) writes
+//! it back only if nobody replaced it meanwhile ([`ContentStore::publish_if`]: `If-Match` in a
+//! bucket, where workers on other hosts write it), and otherwise decides again on what is there
+//! now, a few times before giving up with [`DecisionError::Changed`].
 
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -17,6 +22,10 @@ use crate::store::{ContentStore, StoreError};
 /// Longest editor name and rejection reason accepted.
 const MAX_NAME: usize = 64;
 const MAX_REASON: usize = 2000;
+
+/// Tries of a decision on a published copy that other writers keep replacing: each failed try
+/// means another write landed, so a handful of editors deciding at once all get through.
+const TRIES: usize = 5;
 
 /// Why a decision could not be carried out.
 #[derive(Debug, thiserror::Error)]
@@ -35,6 +44,8 @@ pub enum DecisionError {
     Print(#[from] ArticleError),
     #[error("{0}")]
     Invalid(String),
+    #[error("article {0} kept changing while the decision was being made; try again")]
+    Changed(ExternalId),
 }
 
 /// What an editor did.
@@ -95,16 +106,15 @@ pub fn parse_history(text: &str) -> Vec<Action> {
         .collect()
 }
 
-/// The version an approval without `--version` means: the one the published copy is, else
-/// the newest.
+/// The version an approval without `--version` means: the one the published copy (`published`)
+/// is, else the newest.
 async fn default_version(
     store: &ContentStore,
     id: &ExternalId,
+    published: Option<&str>,
 ) -> Result<PromptVersion, DecisionError> {
-    let published = store
-        .read_published(id)
-        .await?
-        .and_then(|text| parse_frontmatter(&text).ok())
+    let published = published
+        .and_then(|text| parse_frontmatter(text).ok())
         .and_then(|fm| PromptVersion::new(fm.ai.version));
     let versions = store.versions(id).await?;
     match published {
@@ -144,17 +154,26 @@ pub async fn approve(
     now: DateTime<Utc>,
 ) -> Result<PromptVersion, DecisionError> {
     let by = check_name(by)?;
-    let version = match version {
-        Some(v) => v,
-        None => default_version(store, id).await?,
-    };
-    let text = store.read_version(id, version).await?;
-    let copy = approved_copy(&text, &by, now).map_err(|problem| DecisionError::Unreadable {
-        id: id.clone(),
-        version,
-        problem,
-    })?;
-    store.publish(id, copy).await?;
+    let asked = version;
+    let mut published = None;
+    for _ in 0..TRIES {
+        let (copy, seen) = store.read_published_seen(id).await?;
+        let version = match asked {
+            Some(v) => v,
+            None => default_version(store, id, copy.as_deref()).await?,
+        };
+        let text = store.read_version(id, version).await?;
+        let copy = approved_copy(&text, &by, now).map_err(|problem| DecisionError::Unreadable {
+            id: id.clone(),
+            version,
+            problem,
+        })?;
+        if store.publish_if(id, copy, &seen).await? {
+            published = Some(version);
+            break;
+        }
+    }
+    let version = published.ok_or_else(|| DecisionError::Changed(id.clone()))?;
     record(
         store,
         id,
@@ -186,16 +205,22 @@ pub async fn reject(
             "a rejection needs a reason of 1 to {MAX_REASON} characters"
         )));
     }
-    let published = store
-        .read_published(id)
-        .await?
-        .ok_or_else(|| DecisionError::NoArticle(id.clone()))?;
-    let frontmatter = parse_frontmatter(&published).ok();
-    if let Some(fm) = frontmatter.as_ref().filter(|fm| fm.ai.approved.is_some())
-        && let Some(version) = PromptVersion::new(fm.ai.version)
-    {
-        store.promote(id, version).await?;
+    let mut withdrawn = None;
+    for _ in 0..TRIES {
+        let (published, seen) = store.read_published_seen(id).await?;
+        let published = published.ok_or_else(|| DecisionError::NoArticle(id.clone()))?;
+        let frontmatter = parse_frontmatter(&published).ok();
+        let approved = frontmatter.as_ref().filter(|fm| fm.ai.approved.is_some());
+        let unchanged = match approved.and_then(|fm| PromptVersion::new(fm.ai.version)) {
+            Some(version) => store.promote_if(id, version, &seen).await?,
+            None => true,
+        };
+        if unchanged {
+            withdrawn = Some(frontmatter);
+            break;
+        }
     }
+    let frontmatter = withdrawn.ok_or_else(|| DecisionError::Changed(id.clone()))?;
     record(
         store,
         id,

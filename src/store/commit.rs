@@ -12,7 +12,7 @@
 //! trip; a job writes three files. Here a job waiting behind a flush in progress joins the next
 //! group, so a group's flushes are shared by all its jobs: on a disk whose flush takes
 //! milliseconds, latency per job no longer grows with the files written before it, and
-//! throughput no longer stops at flushes per second over threads (bench/README.md).
+//! throughput no longer stops at flushes per second over threads.
 //!
 //! A flush is one `syncfs` of the output folder's file system when the folders written are all
 //! on it (Linux), otherwise an fsync of every temporary, then of every folder renamed into. A
@@ -27,7 +27,8 @@ use std::sync::mpsc;
 
 use tokio::sync::oneshot;
 
-use super::{StoreError, temporary_path};
+use super::StoreError;
+use super::folder::temporary_path;
 
 /// Saves a group holds at most: a bound on the work one flush waits for.
 const MAX_GROUP: usize = 256;

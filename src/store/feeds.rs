@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 
 use crate::job::ExternalId;
 
-use super::{StoreError, blocking, temporary_path};
+use super::folder::temporary_path;
+use super::{StoreError, blocking};
 
 /// The folder under `REWRITER_OUT` that holds the ingesters' files.
 pub const DIR: &str = "ingest";

@@ -190,7 +190,7 @@ impl Bucket {
     }
 
     /// The object's bytes and metadata; `None` when there is none.
-    pub(super) async fn get(
+    pub(super) async fn get_with_meta(
         &self,
         relative: &str,
     ) -> Result<Option<(Vec<u8>, ObjectMeta)>, StoreError> {
@@ -216,11 +216,21 @@ impl Bucket {
 
     /// Writes the object whole, replacing any (S3 puts are atomic: readers see old or new).
     pub(super) async fn put(&self, relative: &str, bytes: Vec<u8>) -> Result<(), StoreError> {
-        self.store
+        self.put_tagged(relative, bytes).await.map(drop)
+    }
+
+    /// [`Self::put`], answering the ETag the store gave the object.
+    pub(super) async fn put_tagged(
+        &self,
+        relative: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<String>, StoreError> {
+        let put = self
+            .store
             .put(&self.key(relative), PutPayload::from(bytes))
             .await
             .map_err(self.remote("write", relative))?;
-        Ok(())
+        Ok(put.e_tag)
     }
 
     /// Creates the object unless one exists (`If-None-Match: *`). `Ok(false)`: one existed, or
@@ -231,6 +241,15 @@ impl Bucket {
         relative: &str,
         bytes: Vec<u8>,
     ) -> Result<bool, StoreError> {
+        Ok(self.create_tagged(relative, bytes).await?.is_some())
+    }
+
+    /// [`Self::put_if_absent`], answering `Some(ETag)` when this call created the object.
+    pub(super) async fn create_tagged(
+        &self,
+        relative: &str,
+        bytes: Vec<u8>,
+    ) -> Result<Option<Option<String>>, StoreError> {
         let payload = PutPayload::from(bytes);
         let mut tries = 0;
         loop {
@@ -241,8 +260,8 @@ impl Bucket {
                 .put_opts(&self.key(relative), payload.clone(), opts)
                 .await
             {
-                Ok(_) => return Ok(true),
-                Err(object_store::Error::AlreadyExists { .. }) => return Ok(false),
+                Ok(put) => return Ok(Some(put.e_tag)),
+                Err(object_store::Error::AlreadyExists { .. }) => return Ok(None),
                 // `object_store` does not retry a conditional put whose connection dropped
                 // after sending (it cannot know it is idempotent). It is: a try that did land
                 // makes the next one answer "exists", which is the truth. A quick failure is
@@ -301,11 +320,27 @@ impl Bucket {
     /// Every key under `relative` (a folder-like prefix such as `versions`), relative to it,
     /// in byte order: one request per 1,000 keys.
     pub(super) async fn list(&self, relative: &str) -> Result<Vec<String>, StoreError> {
+        Ok(self
+            .list_tagged(relative)
+            .await?
+            .into_iter()
+            .map(|(name, _)| name)
+            .collect())
+    }
+
+    /// [`Self::list`], with each object's ETag.
+    pub(super) async fn list_tagged(
+        &self,
+        relative: &str,
+    ) -> Result<Vec<(String, Option<String>)>, StoreError> {
         let base = self.key(relative);
         let skip = base.as_ref().len() + 1;
         self.store
             .list(Some(&base))
-            .map_ok(|meta| meta.location.as_ref().get(skip..).unwrap_or("").to_owned())
+            .map_ok(|meta| {
+                let name = meta.location.as_ref().get(skip..).unwrap_or("").to_owned();
+                (name, meta.e_tag)
+            })
             .try_collect()
             .await
             .map_err(self.remote("list", relative))

@@ -1,5 +1,8 @@
 //! The folder backend's promises: whole files, no temporaries left, listings, repairs.
 use super::*;
+use std::fs;
+
+use super::folder::TMP_SUFFIX;
 
 fn id(s: &str) -> ExternalId {
     ExternalId::parse(s).unwrap()

@@ -1,13 +1,17 @@
-//! The archive in a bucket: every command against `s3://` as against a folder (one test, two
-//! backends, moto as the server); a redelivery completes a half-written job without the LLM;
-//! clear one-line errors for a bad `REWRITER_OUT`, never the secret key.
+//! The archive in a bucket: every command and the desk's decisions against `s3://` as against
+//! a folder (one test, two backends, moto as the server); `cost` answered from listings, its
+//! index healed; a redelivery completes a half-written job without the LLM; clear one-line
+//! errors for a bad `REWRITER_OUT`, never the secret key.
 
 use std::path::{Path, PathBuf};
+use std::sync::atomic::Ordering;
 
 use tempfile::TempDir;
 
 use crate::reprocess::{add_v2, assert_success, prompts_with_v1, stderr, stdout};
+use crate::support::desk::{Desk, EDITOR, PASSWORD, Visitor};
 use crate::support::moto::{Backend, Bucket, Moto, PREFIX, SECRET_KEY};
+use crate::support::s3_proxy::FaultProxy;
 use crate::support::{TestEnv, assert_keeps_contract, example_headlines, example_sources};
 
 /// Where a test reads the archive from: the folder itself, or a copy of the bucket.
@@ -189,8 +193,13 @@ async fn a_redelivery_completes_a_half_written_job_in_the_bucket_without_the_llm
         Some(version)
     );
     assert!(bucket.read(&format!("sources/{id}.json")).await.is_some());
-    let keys = bucket.keys().await;
+    let (index, keys): (Vec<String>, Vec<String>) = bucket
+        .keys()
+        .await
+        .into_iter()
+        .partition(|k| k.starts_with("index/"));
     assert_eq!(keys.len(), 3, "{keys:?}");
+    assert_eq!(index.len(), 1, "the version's cost index entry: {index:?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -222,6 +231,194 @@ async fn a_stale_published_copy_is_replaced_and_a_later_promote_is_kept() {
     assert_success(&env.run(&["promote", &id, "1"], ""));
     assert_success(&env.run(&["rewrite", "-"], &line));
     assert_eq!(bucket.read(&format!("articles/{id}.md")).await, Some(v1));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cost_reads_two_listings_not_every_version_and_heals_a_lost_index_entry() {
+    // Arrange: the examples written by a worker, the product's requests counted by a proxy
+    let mut env = TestEnv::new().await;
+    let moto = Moto::start();
+    let proxy = FaultProxy::start(moto.port, 0.0).await;
+    let name = moto.bucket();
+    let bucket = env.use_bucket_at(&moto.endpoint(), &name, &proxy.endpoint());
+    assert_success(&env.run(&["enqueue", "-"], &example_headlines()));
+    assert_success(&env.run(&["worker", "--exit-when-idle"], ""));
+    let requests = || proxy.counts.forwarded.load(Ordering::SeqCst);
+    let cost_counted = |env: &TestEnv| {
+        let before = requests();
+        let output = env.run(&["cost"], "");
+        assert_success(&output);
+        (stdout(&output), requests() - before)
+    };
+
+    // Act: cost on the bucket, then on a folder copy of it
+    let (from_bucket, listed) = cost_counted(&env);
+    let copy = tempfile::tempdir().unwrap();
+    bucket.mirror(copy.path()).await;
+    env.set("REWRITER_OUT", copy.path().to_str().unwrap());
+    let from_folder = env.run(&["cost"], "");
+    env.set("REWRITER_OUT", &format!("s3://{name}/{PREFIX}"));
+
+    // Assert: the same report; the check that the bucket answers, a page of `versions/` and
+    // a page of the index, and no read of a version
+    assert_success(&from_folder);
+    assert_eq!(from_bucket, stdout(&from_folder));
+    assert!(
+        from_bucket
+            .lines()
+            .any(|l| l.split_whitespace().take(2).eq(["total", "6"])),
+        "{from_bucket}"
+    );
+    assert_eq!(listed, 3);
+
+    // Act + Assert: an entry lost (a crash between the version and its entry, or a version
+    // older than the index) costs one read and one write, once
+    let entry = bucket
+        .keys()
+        .await
+        .into_iter()
+        .find(|k| k.starts_with("index/cost/"))
+        .unwrap();
+    bucket.delete(&entry).await;
+    let (healing, requests_healing) = cost_counted(&env);
+    assert_eq!(healing, from_bucket);
+    assert_eq!(
+        requests_healing,
+        3 + 2,
+        "a GET of the version, a PUT of its entry"
+    );
+    assert!(
+        bucket.keys().await.contains(&entry),
+        "{entry} written again"
+    );
+    assert_eq!(cost_counted(&env), (from_bucket, 3));
+}
+
+/// The article's decision record, by kind, oldest first.
+fn decisions(root: &Path, id: &str) -> Vec<String> {
+    read(root, &format!("desk/actions/{id}.ndjson"))
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()["action"].to_string())
+        .collect()
+}
+
+/// Approve, reject and roll back through the desk's HTTP forms; in a bucket also approvals
+/// from four sessions at once, none of whose records may be lost.
+async fn the_desk_decides_over_http_against(backend: Backend) {
+    // Arrange: one article at v1 and v2, the desk running, an editor signed in
+    let mut env = TestEnv::new().await;
+    let moto = (backend == Backend::Bucket).then(Moto::start);
+    let bucket = moto.as_ref().map(|m| env.use_bucket(m));
+    let mut archive = Archive {
+        bucket,
+        copy: tempfile::tempdir().unwrap(),
+    };
+    let prompts = prompts_with_v1(&mut env);
+    let line = example_headlines().lines().next().unwrap().to_owned();
+    let source: serde_json::Value = serde_json::from_str(&line).unwrap();
+    let id = source["externalId"].as_str().unwrap().to_owned();
+    assert_success(&env.run(&["rewrite", "-"], &line));
+    add_v2(prompts.path());
+    assert_success(&env.run(&["rewrite", "-"], &line));
+    let desk = Desk::start(&env).await;
+    let mut ana = Visitor::new(&desk);
+    assert_eq!(ana.sign_in(EDITOR, PASSWORD).await.status, 303);
+    let csrf = ana.csrf.clone();
+    let article = format!("articles/{id}.md");
+
+    // Act + Assert: approving v1 publishes it approved, the version untouched
+    let approved = ana
+        .post(
+            &format!("/articles/{id}/approve"),
+            &[("csrf", &csrf), ("version", "1")],
+        )
+        .await;
+    assert_eq!(approved.status, 303, "{}", approved.body);
+    let root = archive.files(&env).await;
+    let v1 = read(&root, &format!("versions/{id}/v1.md"));
+    let v2 = read(&root, &format!("versions/{id}/v2.md"));
+    let published = read(&root, &article);
+    assert!(
+        published.contains("draft: false") && published.contains("  approved:\n    by: ana\n"),
+        "{published}"
+    );
+    assert!(published.contains("\n  version: 1\n"), "{published}");
+
+    // … rejecting withdraws the approval: the copy is v1 as written again
+    let rejected = ana
+        .post(
+            &format!("/articles/{id}/reject"),
+            &[("csrf", &csrf), ("reason", "the figures are made up")],
+        )
+        .await;
+    assert_eq!(rejected.status, 303, "{}", rejected.body);
+    let root = archive.files(&env).await;
+    assert_eq!(read(&root, &article), v1);
+
+    // … a rollback forward to v2 publishes v2 as written
+    let promoted = ana
+        .post(
+            &format!("/articles/{id}/promote"),
+            &[("csrf", &csrf), ("version", "2")],
+        )
+        .await;
+    assert_eq!(promoted.status, 303, "{}", promoted.body);
+    let root = archive.files(&env).await;
+    assert_eq!(read(&root, &article), v2);
+    assert_eq!(
+        decisions(&root, &id),
+        ["\"approve\"", "\"reject\"", "\"promote\""]
+    );
+    if backend == Backend::Folder {
+        return;
+    }
+
+    // Act: four sessions approve at once, two v1 and two v2
+    let mut editors = Vec::new();
+    for _ in 0..4 {
+        let mut editor = Visitor::new(&desk);
+        assert_eq!(editor.sign_in(EDITOR, PASSWORD).await.status, 303);
+        editors.push(editor);
+    }
+    let statuses =
+        futures_util::future::join_all(editors.iter_mut().enumerate().map(|(i, editor)| {
+            let (path, csrf) = (format!("/articles/{id}/approve"), editor.csrf.clone());
+            async move {
+                let version = (1 + i % 2).to_string();
+                editor
+                    .post(&path, &[("csrf", &csrf), ("version", &version)])
+                    .await
+                    .status
+            }
+        }))
+        .await;
+
+    // Assert: every approval recorded, the copy an approved copy of one of the versions
+    assert_eq!(statuses, [303; 4]);
+    let root = archive.files(&env).await;
+    let record = decisions(&root, &id);
+    assert_eq!(record.len(), 3 + 4, "{record:?}");
+    let published = read(&root, &article);
+    // An approved copy is its version with `draft: false` and `ai.approved` added.
+    let bare = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !l.starts_with("draft: ") && !l.starts_with("  approved:"))
+            .filter(|l| !l.starts_with("    by: ") && !l.starts_with("    at: "))
+            .map(str::to_owned)
+            .collect()
+    };
+    let as_written = |version: &str| bare(&published) == bare(version);
+    assert!(as_written(&v1) || as_written(&v2), "{published}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_decides_over_http_in_a_folder() {
+    the_desk_decides_over_http_against(Backend::Folder).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_desk_decides_over_http_in_a_bucket_and_loses_no_concurrent_decision() {
+    the_desk_decides_over_http_against(Backend::Bucket).await;
 }
 
 /// Runs `args` and asserts one line on standard error naming `problem`, exit 3, and no secret.

@@ -30,9 +30,20 @@ fn sigterm(child: &Child) {
 }
 
 /// Asserts the archive holds exactly `ids` jobs' three objects each, one version apiece equal
-/// to the published copy, and every article keeps the contract.
+/// to the published copy, and every article keeps the contract; and that the cost index has
+/// one entry per version.
 async fn assert_one_whole_version_per_job(bucket: &Bucket, ids: &[String]) {
-    let keys = bucket.keys().await;
+    let (index, keys): (Vec<String>, Vec<String>) = bucket
+        .keys()
+        .await
+        .into_iter()
+        .partition(|k| k.starts_with("index/"));
+    let indexed: Vec<&str> = index
+        .iter()
+        .filter_map(|k| k.strip_prefix("index/cost/")?.split_once("/v1."))
+        .map(|(id, _)| id)
+        .collect();
+    assert_eq!(indexed, ids, "{index:?}");
     let mut expected: Vec<String> = ids
         .iter()
         .flat_map(|id| {

@@ -91,6 +91,7 @@ fn only_store_writes_files_under_the_output_folder() {
             "src/store.rs",
             "src/store/commit.rs",
             "src/store/feeds.rs",
+            "src/store/folder.rs",
             "src/desk/accounts.rs",
         ],
     );
