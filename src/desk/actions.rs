@@ -218,21 +218,15 @@ pub(crate) async fn approve(
     State(desk): State<Arc<Desk>>,
     on: AuthorisedOn,
 ) -> Result<Response, Response> {
-    let AuthorisedOn {
-        session,
-        user,
-        form,
-        id,
-    } = on;
-    let version = match form.version.trim() {
+    let version = match on.form.version.trim() {
         "" => None,
-        _ => Some(form_version(&desk, &session, &form.version)?),
+        _ => Some(form_version(&desk, &on.session, &on.form.version)?),
     };
-    let v = decision::approve(&desk.store, &id, version, &user, Utc::now())
+    let v = decision::approve(&desk.store, &on.id, version, &on.user, Utc::now())
         .await
-        .map_err(|e| failed(&desk, &session, &e))?;
-    tracing::info!(%id, version = v.get(), by = %user, "desk: approved");
-    Ok(done(&desk, &id).await)
+        .map_err(|e| failed(&desk, &on.session, &e))?;
+    tracing::info!(id = %on.id, version = v.get(), by = %on.user, "desk: approved");
+    Ok(done(&desk, &on.id).await)
 }
 
 /// Keeps an article unpublished, with a reason.
@@ -240,17 +234,11 @@ pub(crate) async fn reject(
     State(desk): State<Arc<Desk>>,
     on: AuthorisedOn,
 ) -> Result<Response, Response> {
-    let AuthorisedOn {
-        session,
-        user,
-        form,
-        id,
-    } = on;
-    decision::reject(&desk.store, &id, &form.reason, &user, Utc::now())
+    decision::reject(&desk.store, &on.id, &on.form.reason, &on.user, Utc::now())
         .await
-        .map_err(|e| failed(&desk, &session, &e))?;
-    tracing::info!(%id, by = %user, "desk: rejected");
-    Ok(done(&desk, &id).await)
+        .map_err(|e| failed(&desk, &on.session, &e))?;
+    tracing::info!(id = %on.id, by = %on.user, "desk: rejected");
+    Ok(done(&desk, &on.id).await)
 }
 
 /// Publishes version N again as written (a rollback).
@@ -258,18 +246,12 @@ pub(crate) async fn promote(
     State(desk): State<Arc<Desk>>,
     on: AuthorisedOn,
 ) -> Result<Response, Response> {
-    let AuthorisedOn {
-        session,
-        user,
-        form,
-        id,
-    } = on;
-    let version = form_version(&desk, &session, &form.version)?;
-    decision::promote(&desk.store, &id, version, &user, Utc::now())
+    let version = form_version(&desk, &on.session, &on.form.version)?;
+    decision::promote(&desk.store, &on.id, version, &on.user, Utc::now())
         .await
-        .map_err(|e| failed(&desk, &session, &e))?;
-    tracing::info!(%id, version = version.get(), by = %user, "desk: promoted");
-    Ok(done(&desk, &id).await)
+        .map_err(|e| failed(&desk, &on.session, &e))?;
+    tracing::info!(id = %on.id, version = version.get(), by = %on.user, "desk: promoted");
+    Ok(done(&desk, &on.id).await)
 }
 
 /// Enqueues the stored headline again for prompt version N, with `force`.
@@ -284,32 +266,9 @@ pub(crate) async fn requeue(
         id,
     } = on;
     let version = form_version(&desk, &session, &form.version)?;
-    let headline = match desk
-        .store
-        .read_source(&id)
+    let headline = stored_headline(&desk, &id)
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|v| Headline::from_value(v).map_err(|e| e.to_string()))
-        }) {
-        Ok(h) if h.external_id == id => h,
-        Ok(_) => {
-            return Err(message(
-                &desk,
-                &session,
-                "The stored source names another article.",
-            ));
-        }
-        Err(e) => {
-            return Err(message(
-                &desk,
-                &session,
-                &format!("No usable stored source: {e}"),
-            ));
-        }
-    };
+        .map_err(|e| message(&desk, &session, &e))?;
     let job = Job::new(headline, Some(version), true);
     publish(&desk, &job)
         .await
@@ -326,6 +285,25 @@ pub(crate) async fn requeue(
     }
     tracing::info!(%id, version = version.get(), by = %user, "desk: re-queued");
     Ok(done(&desk, &id).await)
+}
+
+/// The stored source of `id` as a headline, or what the editor is told instead.
+async fn stored_headline(desk: &Desk, id: &ExternalId) -> Result<Headline, String> {
+    let headline = desk
+        .store
+        .read_source(id)
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|v| Headline::from_value(v).map_err(|e| e.to_string()))
+        })
+        .map_err(|e| format!("No usable stored source: {e}"))?;
+    if headline.external_id != *id {
+        return Err("The stored source names another article.".to_owned());
+    }
+    Ok(headline)
 }
 
 /// One confirmed publish on the jobs queue.
