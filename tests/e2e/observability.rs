@@ -53,30 +53,19 @@ async fn a_running_worker_serves_its_metrics_health_and_readiness() {
 
     // Assert
     assert_eq!(metrics_status, 200);
-    assert_eq!(
-        sample(&metrics, "rewriter_jobs_total{outcome=\"written\"}"),
-        3.0
-    );
-    assert_eq!(
-        sample(&metrics, "rewriter_jobs_total{outcome=\"dead_lettered\"}"),
-        1.0
-    );
-    assert_eq!(sample(&metrics, "rewriter_jobs_in_flight"), 0.0);
-    assert_eq!(
-        sample(&metrics, "rewriter_llm_requests_total{result=\"ok\"}"),
-        12.0
-    );
-    assert_eq!(
-        sample(&metrics, "rewriter_llm_request_duration_seconds_count"),
-        12.0
-    );
-    assert_eq!(sample(&metrics, "rewriter_job_overhead_seconds_count"), 3.0);
-    assert_eq!(sample(&metrics, "rewriter_queue_lag_seconds_count"), 3.0);
-    assert_eq!(
-        sample(&metrics, "rewriter_articles_total{prompt_version=\"1\"}"),
-        3.0
-    );
-    assert_eq!(sample(&metrics, "rewriter_broker_connected"), 1.0);
+    for (series, expected) in [
+        ("rewriter_jobs_total{outcome=\"written\"}", 3.0),
+        ("rewriter_jobs_total{outcome=\"dead_lettered\"}", 1.0),
+        ("rewriter_jobs_in_flight", 0.0),
+        ("rewriter_llm_requests_total{result=\"ok\"}", 12.0),
+        ("rewriter_llm_request_duration_seconds_count", 12.0),
+        ("rewriter_job_overhead_seconds_count", 3.0),
+        ("rewriter_queue_lag_seconds_count", 3.0),
+        ("rewriter_articles_total{prompt_version=\"1\"}", 3.0),
+        ("rewriter_broker_connected", 1.0),
+    ] {
+        assert_eq!(sample(&metrics, series), expected, "{series}");
+    }
     let prompt_tokens = sample(
         &metrics,
         "rewriter_llm_tokens_total{prompt_version=\"1\",kind=\"prompt\"}",
