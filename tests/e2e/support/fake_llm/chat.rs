@@ -14,7 +14,8 @@ use super::generator::Generator;
 use super::pools::Pool;
 use super::{Fault, INVENTED_CLAIM, State, lock, schema_name};
 
-/// `None` means: close the connection without answering.
+/// Counts and records a chat-completion request, waits the latency (or the fault's hang) and
+/// answers it; `None` means: close the connection without answering.
 pub(super) async fn handle_chat(state: &State, body: &[u8]) -> Option<Response> {
     state.requests.fetch_add(1, Ordering::SeqCst);
     lock(&state.arrivals).push(Instant::now());

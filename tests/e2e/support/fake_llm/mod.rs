@@ -273,17 +273,17 @@ pub fn schema_name(body: &Value) -> Option<String> {
         .map(str::to_owned)
 }
 
-// ---------------------------------------------------------------------------
-// Shared state
-
+/// The seed [`FakeLlm::set_fault_rate`] restarts its generator from: the same faults each run.
 const FAULT_SEED: u64 = 0x5EED_FA17;
 
+/// Faults drawn at random once the queue of faults is empty.
 struct RandomFaults {
     rate: f64,
     faults: Vec<Fault>,
     rng: fastrand::Rng,
 }
 
+/// What the server and the handle share: the knobs tests turn and the counts they read.
 struct State {
     requests: AtomicUsize,
     connections: AtomicUsize,
