@@ -17,7 +17,7 @@
 //! The measured window runs from the first LLM request to the last job settled, so start-up
 //! (prompt loading, connecting) is not counted. Results go in `bench/README.md`.
 
-#[path = "../tests/e2e/support/fake_llm.rs"]
+#[path = "../tests/e2e/support/fake_llm/mod.rs"]
 #[allow(clippy::unwrap_used, clippy::expect_used)]
 mod fake_llm;
 

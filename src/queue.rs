@@ -464,6 +464,18 @@ impl DeadLetter {
         &self.delivery.data
     }
 
+    /// The job's externalId when the body is a readable job, else a placeholder.
+    pub fn external_id(&self) -> String {
+        serde_json::from_slice::<serde_json::Value>(self.body())
+            .ok()
+            .and_then(|v| match &v["headline"]["externalId"] {
+                serde_json::Value::String(s) => Some(s.clone()),
+                serde_json::Value::Number(n) => Some(n.to_string()),
+                _ => None,
+            })
+            .unwrap_or_else(|| "(unreadable job)".to_owned())
+    }
+
     /// The reason it was dead-lettered (`x-rewriter-error`), or how the broker put it there.
     pub fn reason(&self) -> String {
         match self.header(ERROR_HEADER) {

@@ -5,7 +5,7 @@ use anyhow::Context;
 
 use crate::cli::{DeadArgs, DeadCommand};
 use crate::config::Settings;
-use crate::queue::{Broker, DeadLetter, dead_letter_queue};
+use crate::queue::{Broker, dead_letter_queue};
 
 /// Most letters looked at in one run.
 const LIMIT: usize = 100_000;
@@ -25,21 +25,21 @@ pub async fn run(settings: &Settings, args: DeadArgs) -> anyhow::Result<bool> {
                     .attempts()
                     .map(|n| format!(" after {n} LLM request(s)"))
                     .unwrap_or_default();
-                println!("{}: {}{attempts}", external_id(letter), letter.reason());
+                println!("{}: {}{attempts}", letter.external_id(), letter.reason());
             }
             println!("{} dead letter(s) in {dead}", batch.letters.len());
         }
         DeadCommand::Requeue { ids } => {
             let mut requeued = 0;
             for (i, letter) in batch.letters.iter().enumerate() {
-                if !ids.is_empty() && !ids.contains(&external_id(letter)) {
+                if !ids.is_empty() && !ids.contains(&letter.external_id()) {
                     continue;
                 }
                 match batch.requeue(i).await {
                     Ok(()) => requeued += 1,
                     Err(e) => {
                         ok = false;
-                        eprintln!("{}: not requeued: {e}", external_id(letter));
+                        eprintln!("{}: not requeued: {e}", letter.external_id());
                     }
                 }
             }
@@ -52,16 +52,4 @@ pub async fn run(settings: &Settings, args: DeadArgs) -> anyhow::Result<bool> {
     batch.release().await;
     broker.close().await;
     Ok(ok)
-}
-
-/// The job's externalId when the body is a readable job, else a placeholder.
-fn external_id(letter: &DeadLetter) -> String {
-    serde_json::from_slice::<serde_json::Value>(letter.body())
-        .ok()
-        .and_then(|v| match &v["headline"]["externalId"] {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "(unreadable job)".to_owned())
 }

@@ -7,7 +7,7 @@
 use std::sync::Arc;
 
 use axum::Form;
-use axum::extract::{Path, State};
+use axum::extract::{FromRequest, FromRequestParts, Path, Request, State};
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use chrono::Utc;
@@ -20,7 +20,7 @@ use super::routes::{login_form, message, parse_id};
 use super::session::{Session, clear_cookie, same_token, set_cookie};
 use crate::article::timestamp;
 use crate::job::{ExternalId, Headline, Job, PromptVersion};
-use crate::queue::{Broker, DeadLetter, Publisher};
+use crate::queue::{Broker, Publisher};
 
 /// Every form's fields; each action reads the ones it needs. All optional, so that a request
 /// without the token is refused by the check, not by the form parser.
@@ -58,6 +58,62 @@ fn authorised(desk: &Desk, headers: &HeaderMap, csrf: &str) -> Result<(Session, 
             .into_response());
     }
     Ok((session, user))
+}
+
+/// An action's form, sent by a signed-in editor with the session's token: [`authorised`]
+/// once the form is read.
+pub(crate) struct Authorised {
+    session: Session,
+    user: String,
+    form: ActionForm,
+}
+
+impl FromRequest<Arc<Desk>> for Authorised {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, desk: &Arc<Desk>) -> Result<Self, Response> {
+        let headers = request.headers().clone();
+        let Form(form) = Form::<ActionForm>::from_request(request, desk)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let (session, user) = authorised(desk, &headers, &form.csrf)?;
+        Ok(Authorised {
+            session,
+            user,
+            form,
+        })
+    }
+}
+
+/// [`Authorised`] on the article the path names: an action on an article answers 401 or 403
+/// before it says whether the article could exist (404).
+pub(crate) struct AuthorisedOn {
+    session: Session,
+    user: String,
+    form: ActionForm,
+    id: ExternalId,
+}
+
+impl FromRequest<Arc<Desk>> for AuthorisedOn {
+    type Rejection = Response;
+
+    async fn from_request(request: Request, desk: &Arc<Desk>) -> Result<Self, Response> {
+        let (mut parts, body) = request.into_parts();
+        let Path(raw) = Path::<String>::from_request_parts(&mut parts, desk)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Authorised {
+            session,
+            user,
+            form,
+        } = Authorised::from_request(Request::from_parts(parts, body), desk).await?;
+        Ok(AuthorisedOn {
+            session,
+            user,
+            form,
+            id: parse_id(&raw)?,
+        })
+    }
 }
 
 /// Signs in: the form's token must be the signed-out session's, the password the account's.
@@ -118,13 +174,8 @@ pub(crate) async fn login(
 /// Signs out and forgets the session.
 pub(crate) async fn logout(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Authorised { session, .. }: Authorised,
 ) -> Response {
-    let (session, _) = match authorised(&desk, &headers, &form.csrf) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     desk.sessions.remove(&session.id);
     let mut response = Redirect::to("/login").into_response();
     if let Ok(v) = clear_cookie().parse() {
@@ -140,19 +191,6 @@ async fn done(desk: &Desk, id: &ExternalId) -> Response {
         Err(e) => tracing::warn!(%id, error = %e, "desk index could not re-read the article"),
     }
     Redirect::to(&format!("/articles/{id}")).into_response()
-}
-
-/// [`authorised`], then the article's id from the path: an action on an article answers 401 or
-/// 403 before it says whether the article could exist.
-#[allow(clippy::result_large_err)]
-fn authorised_on(
-    desk: &Desk,
-    headers: &HeaderMap,
-    csrf: &str,
-    raw: &str,
-) -> Result<(Session, String, ExternalId), Response> {
-    let (session, user) = authorised(desk, headers, csrf)?;
-    Ok((session, user, parse_id(raw)?))
 }
 
 /// What a failed decision tells the editor.
@@ -178,110 +216,63 @@ fn form_version(desk: &Desk, session: &Session, raw: &str) -> Result<PromptVersi
 /// Publishes a version with `draft: false` and `ai.approved`.
 pub(crate) async fn approve(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let (session, user, id) = match authorised_on(&desk, &headers, &form.csrf, &raw) {
-        Ok(found) => found,
-        Err(r) => return r,
+    on: AuthorisedOn,
+) -> Result<Response, Response> {
+    let version = match on.form.version.trim() {
+        "" => None,
+        _ => Some(form_version(&desk, &on.session, &on.form.version)?),
     };
-    let version = if form.version.trim().is_empty() {
-        None
-    } else {
-        match form_version(&desk, &session, &form.version) {
-            Ok(v) => Some(v),
-            Err(r) => return r,
-        }
-    };
-    match decision::approve(&desk.store, &id, version, &user, Utc::now()).await {
-        Ok(v) => {
-            tracing::info!(%id, version = v.get(), by = %user, "desk: approved");
-            done(&desk, &id).await
-        }
-        Err(e) => failed(&desk, &session, &e),
-    }
+    let v = decision::approve(&desk.store, &on.id, version, &on.user, Utc::now())
+        .await
+        .map_err(|e| failed(&desk, &on.session, &e))?;
+    tracing::info!(id = %on.id, version = v.get(), by = %on.user, "desk: approved");
+    Ok(done(&desk, &on.id).await)
 }
 
 /// Keeps an article unpublished, with a reason.
 pub(crate) async fn reject(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let (session, user, id) = match authorised_on(&desk, &headers, &form.csrf, &raw) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    match decision::reject(&desk.store, &id, &form.reason, &user, Utc::now()).await {
-        Ok(()) => {
-            tracing::info!(%id, by = %user, "desk: rejected");
-            done(&desk, &id).await
-        }
-        Err(e) => failed(&desk, &session, &e),
-    }
+    on: AuthorisedOn,
+) -> Result<Response, Response> {
+    decision::reject(&desk.store, &on.id, &on.form.reason, &on.user, Utc::now())
+        .await
+        .map_err(|e| failed(&desk, &on.session, &e))?;
+    tracing::info!(id = %on.id, by = %on.user, "desk: rejected");
+    Ok(done(&desk, &on.id).await)
 }
 
 /// Publishes version N again as written (a rollback).
 pub(crate) async fn promote(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let (session, user, id) = match authorised_on(&desk, &headers, &form.csrf, &raw) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let version = match form_version(&desk, &session, &form.version) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    match decision::promote(&desk.store, &id, version, &user, Utc::now()).await {
-        Ok(()) => {
-            tracing::info!(%id, version = version.get(), by = %user, "desk: promoted");
-            done(&desk, &id).await
-        }
-        Err(e) => failed(&desk, &session, &e),
-    }
+    on: AuthorisedOn,
+) -> Result<Response, Response> {
+    let version = form_version(&desk, &on.session, &on.form.version)?;
+    decision::promote(&desk.store, &on.id, version, &on.user, Utc::now())
+        .await
+        .map_err(|e| failed(&desk, &on.session, &e))?;
+    tracing::info!(id = %on.id, version = version.get(), by = %on.user, "desk: promoted");
+    Ok(done(&desk, &on.id).await)
 }
 
 /// Enqueues the stored headline again for prompt version N, with `force`.
 pub(crate) async fn requeue(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-    Form(form): Form<ActionForm>,
-) -> Response {
-    let (session, user, id) = match authorised_on(&desk, &headers, &form.csrf, &raw) {
-        Ok(found) => found,
-        Err(r) => return r,
-    };
-    let version = match form_version(&desk, &session, &form.version) {
-        Ok(v) => v,
-        Err(r) => return r,
-    };
-    let headline = match desk
-        .store
-        .read_source(&id)
+    on: AuthorisedOn,
+) -> Result<Response, Response> {
+    let AuthorisedOn {
+        session,
+        user,
+        form,
+        id,
+    } = on;
+    let version = form_version(&desk, &session, &form.version)?;
+    let headline = stored_headline(&desk, &id)
         .await
-        .map_err(|e| e.to_string())
-        .and_then(|bytes| {
-            serde_json::from_slice(&bytes)
-                .map_err(|e| e.to_string())
-                .and_then(|v| Headline::from_value(v).map_err(|e| e.to_string()))
-        }) {
-        Ok(h) if h.external_id == id => h,
-        Ok(_) => return message(&desk, &session, "The stored source names another article."),
-        Err(e) => {
-            return message(&desk, &session, &format!("No usable stored source: {e}"));
-        }
-    };
+        .map_err(|e| message(&desk, &session, &e))?;
     let job = Job::new(headline, Some(version), true);
-    if let Err(e) = publish(&desk, &job).await {
-        return message(&desk, &session, &format!("Nothing was enqueued: {e}"));
-    }
+    publish(&desk, &job)
+        .await
+        .map_err(|e| message(&desk, &session, &format!("Nothing was enqueued: {e}")))?;
     let action = Action {
         action: Kind::Requeue,
         by: user.clone(),
@@ -293,7 +284,26 @@ pub(crate) async fn requeue(
         tracing::warn!(%id, error = %e, "desk: re-queue not recorded");
     }
     tracing::info!(%id, version = version.get(), by = %user, "desk: re-queued");
-    done(&desk, &id).await
+    Ok(done(&desk, &id).await)
+}
+
+/// The stored source of `id` as a headline, or what the editor is told instead.
+async fn stored_headline(desk: &Desk, id: &ExternalId) -> Result<Headline, String> {
+    let headline = desk
+        .store
+        .read_source(id)
+        .await
+        .map_err(|e| e.to_string())
+        .and_then(|bytes| {
+            serde_json::from_slice(&bytes)
+                .map_err(|e| e.to_string())
+                .and_then(|v| Headline::from_value(v).map_err(|e| e.to_string()))
+        })
+        .map_err(|e| format!("No usable stored source: {e}"))?;
+    if headline.external_id != *id {
+        return Err("The stored source names another article.".to_owned());
+    }
+    Ok(headline)
 }
 
 /// One confirmed publish on the jobs queue.
@@ -320,13 +330,12 @@ async fn publish(desk: &Desk, job: &Job) -> Result<(), String> {
 /// requeue --id` does.
 pub(crate) async fn requeue_dead(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Form(form): Form<ActionForm>,
+    Authorised {
+        session,
+        user,
+        form,
+    }: Authorised,
 ) -> Response {
-    let (session, user) = match authorised(&desk, &headers, &form.csrf) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let wanted = form.id.trim().to_owned();
     let requeued = match requeue_letters(&desk, &wanted).await {
         Ok(n) => n,
@@ -362,7 +371,7 @@ async fn requeue_letters(desk: &Desk, wanted: &str) -> Result<usize, String> {
             let mut n = 0;
             let mut error = None;
             for (i, letter) in b.letters.iter().enumerate() {
-                if letter_id(letter) == wanted {
+                if letter.external_id() == wanted {
                     match b.requeue(i).await {
                         Ok(()) => n += 1,
                         Err(e) => error = Some(e.to_string()),
@@ -378,16 +387,4 @@ async fn requeue_letters(desk: &Desk, wanted: &str) -> Result<usize, String> {
     }
     broker.close().await;
     result
-}
-
-/// The job's externalId when the body is a readable job, else a placeholder.
-pub(crate) fn letter_id(letter: &DeadLetter) -> String {
-    serde_json::from_slice::<serde_json::Value>(letter.body())
-        .ok()
-        .and_then(|v| match &v["headline"]["externalId"] {
-            serde_json::Value::String(s) => Some(s.clone()),
-            serde_json::Value::Number(n) => Some(n.to_string()),
-            _ => None,
-        })
-        .unwrap_or_else(|| "(unreadable job)".to_owned())
 }

@@ -7,7 +7,8 @@
 use std::sync::Arc;
 
 use axum::Router;
-use axum::extract::{Path, Query, State};
+use axum::extract::{FromRequestParts, Path, Query, State};
+use axum::http::request::Parts;
 use axum::http::{HeaderMap, StatusCode, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -52,12 +53,40 @@ pub(crate) fn router(desk: Arc<Desk>) -> Router {
         .with_state(desk)
 }
 
-/// The signed-in session, or the answer that sends the browser to sign in.
-#[allow(clippy::result_large_err)]
-pub(crate) fn signed_in(desk: &Desk, headers: &HeaderMap) -> Result<Session, Response> {
-    match desk.sessions.get(headers) {
-        Some(s) if s.user.is_some() => Ok(s),
-        _ => Err(Redirect::to("/login").into_response()),
+/// The signed-in editor's session: a page that takes it sends anyone else to sign in (303 to
+/// `/login`).
+pub(crate) struct Editor(Session);
+
+impl FromRequestParts<Arc<Desk>> for Editor {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, desk: &Arc<Desk>) -> Result<Self, Response> {
+        match desk.sessions.get(&parts.headers) {
+            Some(s) if s.user.is_some() => Ok(Editor(s)),
+            _ => Err(Redirect::to("/login").into_response()),
+        }
+    }
+}
+
+/// [`Editor`] on the article the path names: the sign-in check comes first, then an id that is
+/// not an [`ExternalId`] is a 404.
+pub(crate) struct EditorOn {
+    session: Session,
+    id: ExternalId,
+}
+
+impl FromRequestParts<Arc<Desk>> for EditorOn {
+    type Rejection = Response;
+
+    async fn from_request_parts(parts: &mut Parts, desk: &Arc<Desk>) -> Result<Self, Response> {
+        let Path(raw) = Path::<String>::from_request_parts(parts, desk)
+            .await
+            .map_err(IntoResponse::into_response)?;
+        let Editor(session) = Editor::from_request_parts(parts, desk).await?;
+        Ok(EditorOn {
+            session,
+            id: parse_id(&raw)?,
+        })
     }
 }
 
@@ -120,11 +149,7 @@ pub(crate) fn login_form(
 }
 
 /// The overview: counts per day and prompt version, draft reasons, dead letters, cost.
-async fn overview(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&desk, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn overview(State(desk): State<Arc<Desk>>, Editor(session): Editor) -> Response {
     let (summary, total) = {
         let index = desk.index.read().await;
         (index.summary(), index.len())
@@ -257,13 +282,9 @@ async fn cost_rows(desk: &Desk) -> Vec<CostRow> {
 /// The drafts list, filtered, newest first, a page at a time.
 async fn drafts(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
     Query(filter): Query<Filter>,
+    Editor(session): Editor,
 ) -> Response {
-    let session = match signed_in(&desk, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
     let (rows, total, choices) = {
         let index = desk.index.read().await;
         let (rows, total) = index.drafts(&filter, PER_PAGE);
@@ -335,19 +356,7 @@ fn percent(s: &str) -> String {
 
 /// An article as a reader sees it, beside its source headline, with claims, flags, versions
 /// and the actions.
-async fn article(
-    State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
-) -> Response {
-    let session = match signed_in(&desk, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match parse_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
+async fn article(State(desk): State<Arc<Desk>>, EditorOn { session, id }: EditorOn) -> Response {
     let Ok(Some(text)) = desk.store.read_published(&id).await else {
         return not_found_response();
     };
@@ -430,18 +439,9 @@ struct DiffQuery {
 /// Two versions side by side, section by section.
 async fn diff_page(
     State(desk): State<Arc<Desk>>,
-    headers: HeaderMap,
-    Path(raw): Path<String>,
     Query(q): Query<DiffQuery>,
+    EditorOn { session, id }: EditorOn,
 ) -> Response {
-    let session = match signed_in(&desk, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
-    let id = match parse_id(&raw) {
-        Ok(id) => id,
-        Err(r) => return r,
-    };
     let versions = desk.store.versions(&id).await.unwrap_or_default();
     let pick = |s: Option<&String>| s.and_then(|v| PromptVersion::parse(v).ok());
     let (a, b) = match (pick(q.a.as_ref()), pick(q.b.as_ref())) {
@@ -515,11 +515,7 @@ fn side_by_side(lines: &[Line]) -> Vec<minijinja::Value> {
 }
 
 /// The dead-lettered jobs with their reasons (looked at, then returned to the queue).
-async fn dead(State(desk): State<Arc<Desk>>, headers: HeaderMap) -> Response {
-    let session = match signed_in(&desk, &headers) {
-        Ok(s) => s,
-        Err(r) => return r,
-    };
+async fn dead(State(desk): State<Arc<Desk>>, Editor(session): Editor) -> Response {
     let letters = match dead_letters(&desk).await {
         Ok(l) => l,
         Err(e) => return message(&desk, &session, &e),
@@ -549,7 +545,7 @@ async fn dead_letters(desk: &Desk) -> Result<Vec<minijinja::Value>, String> {
             .iter()
             .map(|l| {
                 context! {
-                    id => actions::letter_id(l), reason => l.reason(), attempts => l.attempts(),
+                    id => l.external_id(), reason => l.reason(), attempts => l.attempts(),
                 }
             })
             .collect()

@@ -11,7 +11,8 @@ use serde_json::json;
 use crate::support::TestEnv;
 use crate::support::browser::Browser;
 use crate::support::contract::check_article;
-use crate::support::desk::{CLAIMS, Desk, EDITOR, PASSWORD, Visitor, headline, inventing, write};
+use crate::support::desk::{Desk, EDITOR, PASSWORD, Visitor, headline, inventing};
+use crate::support::news::{INVENTED_CLAIMS, rewrite};
 
 /// A title, description and source name carrying every kind of payload.
 const SCRIPT: &str = "<script>window.__pwned = 1</script>";
@@ -35,7 +36,7 @@ async fn an_editor_approves_a_hostile_draft_in_the_browser_and_the_version_stays
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(&env, &hostile("h1")).await;
+    rewrite(&env, &hostile("h1")).await;
     let version_file = env.out().join("versions/h1/v1.md");
     let written = fs::read_to_string(&version_file).unwrap();
     let desk = Desk::start(&env).await;
@@ -58,7 +59,7 @@ async fn an_editor_approves_a_hostile_draft_in_the_browser_and_the_version_stays
         "the title is listed as text: {listed}"
     );
     assert!(title.contains(SCRIPT) && title.contains(IMG) && title.contains(TEMPLATE));
-    for claim in CLAIMS {
+    for claim in INVENTED_CLAIMS {
         assert!(
             marked.iter().any(|m| m == claim),
             "{claim} highlighted: {marked:?}"
@@ -83,7 +84,7 @@ async fn a_hostile_headline_shows_as_text_and_its_scripts_never_run() {
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(&env, &hostile("x1")).await;
+    rewrite(&env, &hostile("x1")).await;
     let desk = Desk::start(&env).await;
     let browser = Browser::start().await;
     browser.sign_in(&desk.base, EDITOR, PASSWORD).await;
@@ -138,7 +139,7 @@ async fn an_editor_rolls_an_article_back_to_its_first_version_in_the_browser() {
     // Arrange: v2 is published; v1 differs.
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("r1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -219,7 +220,7 @@ async fn actions_without_a_session_or_with_a_wrong_token_are_refused_and_change_
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("c1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -284,7 +285,7 @@ async fn pages_carry_a_content_security_policy_and_ids_cannot_climb_out_of_the_a
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("p1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -354,7 +355,7 @@ async fn approve_and_reject_on_the_command_line_publish_and_withdraw_with_who_an
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("a1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -442,7 +443,7 @@ async fn the_overview_a_draft_and_a_diff_are_photographed_for_the_readme() {
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline(
             "57763812",
@@ -500,7 +501,7 @@ async fn drafts_are_listed_newest_first_a_page_at_a_time_and_filtered() {
     // Arrange: 55 drafts and 5 published, in English and German.
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("f0", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -562,7 +563,7 @@ async fn reject_and_requeue_over_http_record_the_decision_and_enqueue_a_forced_j
     // Arrange
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("q1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -637,7 +638,7 @@ async fn articles_written_or_approved_by_others_reach_the_lists_within_seconds()
     // Arrange: the desk runs; a worker then writes a draft and a script approves another.
     let mut env = TestEnv::new().await;
     inventing(&mut env);
-    write(
+    rewrite(
         &env,
         &headline("w1", "Bitcoin Mining Revenue Gauge Falls to Record Low"),
     )
@@ -648,7 +649,7 @@ async fn articles_written_or_approved_by_others_reach_the_lists_within_seconds()
     let before = ana.get("/drafts").await;
 
     // Act
-    write(
+    rewrite(
         &env,
         &headline("w2", "Ether Staking Yields Slip as Validators Pile In"),
     )

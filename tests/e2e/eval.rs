@@ -107,6 +107,13 @@ fn archive_files(env: &TestEnv) -> Vec<(std::path::PathBuf, Vec<u8>)> {
         .collect()
 }
 
+/// Runs `rewriter eval --candidate 2 --yes` with `args`.
+fn evaluate_v2(env: &TestEnv, args: &[&str]) -> Output {
+    let mut argv = vec!["eval", "--candidate", "2", "--yes"];
+    argv.extend_from_slice(args);
+    env.run(&argv, "")
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_candidate_that_invents_figures_is_reported_worse_and_fails_the_gate() {
     // Arrange
@@ -116,16 +123,13 @@ async fn a_candidate_that_invents_figures_is_reported_worse_and_fails_the_gate()
     let requests_before = env.llm.requests();
 
     // Act: a first run with the default scratch folder, no thresholds
-    let first = env.run(&["eval", "--candidate", "2", "--yes", "--json"], "");
+    let first = evaluate_v2(&env, &["--json"]);
     let requests_first = env.llm.requests();
     let scratch = report(&first)["scratch"].as_str().unwrap().to_owned();
     // … the same evaluation again, in the same folder, under a threshold
-    let gated = env.run(
+    let gated = evaluate_v2(
+        &env,
         &[
-            "eval",
-            "--candidate",
-            "2",
-            "--yes",
             "--json",
             "--out",
             &scratch,
@@ -134,24 +138,9 @@ async fn a_candidate_that_invents_figures_is_reported_worse_and_fails_the_gate()
             "--max-failures",
             "0",
         ],
-        "",
     );
-    let table = env.run(
-        &["eval", "--candidate", "2", "--yes", "--out", &scratch],
-        "",
-    );
-    let other = env.run(
-        &[
-            "eval",
-            "--candidate",
-            "2",
-            "--rerun-baseline",
-            "--yes",
-            "--out",
-            &scratch,
-        ],
-        "",
-    );
+    let table = evaluate_v2(&env, &["--out", &scratch]);
+    let other = evaluate_v2(&env, &["--rerun-baseline", "--out", &scratch]);
 
     // Assert: exit 0 without a threshold, and the candidate is worse
     assert_exit(&first, 0);
@@ -263,21 +252,9 @@ async fn the_same_seed_draws_the_same_sample_and_another_seed_another() {
     let scratch = tempfile::tempdir().unwrap();
     let sample = |seed: &str, out: &str| {
         let out = scratch.path().join(out).display().to_string();
-        let output = env.run(
-            &[
-                "eval",
-                "--candidate",
-                "2",
-                "--sample",
-                "4",
-                "--seed",
-                seed,
-                "--yes",
-                "--json",
-                "--out",
-                &out,
-            ],
-            "",
+        let output = evaluate_v2(
+            &env,
+            &["--sample", "4", "--seed", seed, "--json", "--out", &out],
         );
         assert_exit(&output, 0);
         report(&output)["sample"].clone()
@@ -378,11 +355,9 @@ async fn a_rerun_baseline_is_measured_like_the_candidate_and_still_publishes_not
     let out = scratch.path().join("run").display().to_string();
 
     // Act
-    let output = env.run(
+    let output = evaluate_v2(
+        &env,
         &[
-            "eval",
-            "--candidate",
-            "2",
             "--baseline",
             "1",
             "--rerun-baseline",
@@ -390,12 +365,10 @@ async fn a_rerun_baseline_is_measured_like_the_candidate_and_still_publishes_not
             "ev-00",
             "ev-01",
             "ev-02",
-            "--yes",
             "--json",
             "--out",
             &out,
         ],
-        "",
     );
 
     // Assert
@@ -438,22 +411,18 @@ async fn failed_candidate_articles_are_reported_with_their_reasons_and_fail_the_
     let out = scratch.path().join("run").display().to_string();
 
     // Act
-    let output = env.run(
+    let output = evaluate_v2(
+        &env,
         &[
-            "eval",
-            "--candidate",
-            "2",
             "--id",
             "ev-00",
             "ev-01",
-            "--yes",
             "--json",
             "--out",
             &out,
             "--max-failures",
             "0",
         ],
-        "",
     );
 
     // Assert

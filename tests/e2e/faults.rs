@@ -5,30 +5,16 @@
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
+use crate::support::news::message;
 use crate::support::{Fault, TestEnv, assert_keeps_contract};
-
-pub(crate) fn job(id: &str) -> Vec<u8> {
-    json!({
-        "headline": {
-            "externalId": id,
-            "title": "Ether Slips as Staking Withdrawals Climb",
-            "publishedAt": "2026-02-05T18:02:10.000Z",
-            "source": {"name": "CoinDesk", "key": "coindesk"}
-        }
-    })
-    .to_string()
-    .into_bytes()
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn dead_letters_are_listed_with_their_reasons_and_requeued_after_the_fix() {
     // Arrange: a model whose every answer is prose, not JSON, and a poison message
     let env = TestEnv::new().await;
     env.llm.set_fault_rate(1.0, vec![Fault::Prose]);
-    env.publish_raw(&job("j1")).await;
-    env.publish_raw(&job("j2")).await;
+    env.publish_raw(&message("j1")).await;
+    env.publish_raw(&message("j2")).await;
     env.publish_raw(b"garbage").await;
     let worker = env.spawn_worker().await;
     env.wait_for_dead_letters(3, Duration::from_secs(20)).await;
@@ -126,7 +112,7 @@ async fn a_batch_survives_a_flaky_llm_sigkills_and_broker_disconnects() {
         ],
     );
     for i in 0..jobs {
-        env.publish_raw(&job(&format!("f{i:03}"))).await;
+        env.publish_raw(&message(&format!("f{i:03}"))).await;
     }
     for i in 0..POISON {
         env.publish_raw(format!("{{\"headline\": {{\"externalId\": \"../p{i}\"}}}}").as_bytes())
@@ -248,7 +234,7 @@ async fn a_disk_that_refuses_writes_keeps_the_job_unacked_until_it_is_fixed() {
     let worker = env.spawn_worker().await;
     std::fs::remove_dir(&sources).unwrap();
     std::fs::write(&sources, "in the way").unwrap();
-    env.publish_raw(&job("disk1")).await;
+    env.publish_raw(&message("disk1")).await;
 
     // Act: the job fails to be stored
     env.wait_for_llm_requests(4, Duration::from_secs(10)).await;

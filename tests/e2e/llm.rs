@@ -8,27 +8,11 @@ use std::time::{Duration, Instant};
 
 use rewriter::job::Job;
 use rewriter::llm::LlmError;
-use rewriter::pipeline::{Disposition, JobError, Outcome, Pipeline};
+use rewriter::pipeline::{Disposition, JobError, Outcome};
 use serde_json::json;
 
+use crate::support::news::job;
 use crate::support::{Fault, TestEnv, assert_keeps_contract};
-
-fn job(id: &str) -> Job {
-    Job::from_value(json!({
-        "headline": {
-            "externalId": id,
-            "title": "Bitcoin Mining Revenue Gauge Falls to Record Low During Selloff",
-            "description": "A measure of miners' revenue dropped to a record low.",
-            "publishedAt": "2026-02-05T17:45:43.000Z",
-            "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_"}
-        }
-    }))
-    .unwrap()
-}
-
-async fn pipeline(env: &TestEnv) -> Pipeline {
-    Pipeline::build(&env.settings()).await.unwrap()
-}
 
 #[tokio::test]
 async fn rate_limits_are_retried_after_their_retry_after() {
@@ -39,7 +23,7 @@ async fn rate_limits_are_retried_after_their_retry_after() {
     let started = Instant::now();
 
     // Act
-    let outcome = pipeline(&env).await.rewrite(&job("r1")).await.unwrap();
+    let outcome = env.pipeline().await.rewrite(&job("r1")).await.unwrap();
 
     // Assert
     assert!(
@@ -60,7 +44,7 @@ async fn a_429_with_retry_after_holds_every_task_not_only_the_one_that_got_it() 
     let env = TestEnv::new().await;
     env.llm.set_latency(Duration::from_millis(200));
     env.llm.push_faults([Fault::RateLimited]);
-    let pipeline = pipeline(&env).await;
+    let pipeline = env.pipeline().await;
     let jobs: Vec<Job> = (0..4).map(|i| job(&format!("storm{i}"))).collect();
 
     // Act
@@ -103,7 +87,7 @@ async fn server_errors_drops_timeouts_and_proxy_bodies_are_retried() {
     ]);
 
     // Act
-    let outcome = pipeline(&env).await.rewrite(&job("t1")).await.unwrap();
+    let outcome = env.pipeline().await.rewrite(&job("t1")).await.unwrap();
 
     // Assert
     assert!(
@@ -126,7 +110,7 @@ async fn invalid_answers_are_asked_for_again_naming_what_was_wrong() {
     env.llm.push_faults([Fault::Prose, Fault::BreakSchema]);
 
     // Act
-    let outcome = pipeline(&env).await.rewrite(&job("i1")).await.unwrap();
+    let outcome = env.pipeline().await.rewrite(&job("i1")).await.unwrap();
 
     // Assert
     assert!(
@@ -161,7 +145,7 @@ async fn an_answer_cut_off_at_the_token_limit_is_asked_for_again() {
     env.llm.push_faults([Fault::Truncated, Fault::Empty]);
 
     // Act
-    let outcome = pipeline(&env).await.rewrite(&job("l1")).await.unwrap();
+    let outcome = env.pipeline().await.rewrite(&job("l1")).await.unwrap();
 
     // Assert
     assert!(
@@ -185,7 +169,7 @@ async fn a_call_that_never_answers_usably_fails_the_job_for_the_dead_letter_queu
         .set_answer("overview", json!({"overview": "Too short."}));
 
     // Act
-    let error = pipeline(&env).await.rewrite(&job("n1")).await.unwrap_err();
+    let error = env.pipeline().await.rewrite(&job("n1")).await.unwrap_err();
 
     // Assert
     assert!(
@@ -214,7 +198,7 @@ async fn invented_figures_and_html_that_survive_re_asks_make_a_draft_with_reason
     );
 
     // Act
-    let outcome = pipeline(&env).await.rewrite(&job("d1")).await.unwrap();
+    let outcome = env.pipeline().await.rewrite(&job("d1")).await.unwrap();
 
     // Assert
     assert!(
@@ -236,7 +220,7 @@ async fn a_provider_failing_for_good_is_an_outage_that_holds_the_job_not_a_dead_
     let mut env = TestEnv::new().await;
     env.set("REWRITER_LLM_MAX_ATTEMPTS", "3");
     env.llm.set_fault_rate(1.0, vec![Fault::ServerError]);
-    let pipeline = pipeline(&env).await;
+    let pipeline = env.pipeline().await;
 
     // Act
     let error = pipeline.rewrite(&job("x1")).await.unwrap_err();
@@ -333,7 +317,7 @@ async fn a_primary_model_that_keeps_failing_hands_the_call_to_the_fallback() {
         .push_faults([Fault::ServerError, Fault::ServerError]);
 
     // Act
-    let outcome = pipeline(&env).await.rewrite(&job("fb1")).await.unwrap();
+    let outcome = env.pipeline().await.rewrite(&job("fb1")).await.unwrap();
 
     // Assert
     assert!(

@@ -5,21 +5,8 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use serde_json::json;
-
+use crate::support::news::message;
 use crate::support::{TestEnv, assert_keeps_contract, poll_until};
-
-fn job(id: &str) -> Vec<u8> {
-    serde_json::to_vec(&json!({
-        "headline": {
-            "externalId": id,
-            "title": "Bitcoin Mining Revenue Gauge Falls to Record Low",
-            "publishedAt": "2026-02-05T17:45:43.000Z",
-            "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_", "type": "RSS"}
-        }
-    }))
-    .unwrap()
-}
 
 /// `GET path` on the worker's endpoint: status code and body.
 async fn get(addr: SocketAddr, path: &str) -> (u16, String) {
@@ -48,7 +35,7 @@ async fn a_running_worker_serves_its_metrics_health_and_readiness() {
     // message from a plain AMQP client (no timestamp).
     let lines: Vec<String> = ["m-1", "m-2", "m-3"]
         .iter()
-        .map(|id| String::from_utf8(job(id)).unwrap())
+        .map(|id| String::from_utf8(message(id)).unwrap())
         .collect();
     let enqueued = env.run(&["enqueue", "-"], &lines.join("\n"));
     assert!(enqueued.status.success(), "{enqueued:?}");
@@ -66,30 +53,19 @@ async fn a_running_worker_serves_its_metrics_health_and_readiness() {
 
     // Assert
     assert_eq!(metrics_status, 200);
-    assert_eq!(
-        sample(&metrics, "rewriter_jobs_total{outcome=\"written\"}"),
-        3.0
-    );
-    assert_eq!(
-        sample(&metrics, "rewriter_jobs_total{outcome=\"dead_lettered\"}"),
-        1.0
-    );
-    assert_eq!(sample(&metrics, "rewriter_jobs_in_flight"), 0.0);
-    assert_eq!(
-        sample(&metrics, "rewriter_llm_requests_total{result=\"ok\"}"),
-        12.0
-    );
-    assert_eq!(
-        sample(&metrics, "rewriter_llm_request_duration_seconds_count"),
-        12.0
-    );
-    assert_eq!(sample(&metrics, "rewriter_job_overhead_seconds_count"), 3.0);
-    assert_eq!(sample(&metrics, "rewriter_queue_lag_seconds_count"), 3.0);
-    assert_eq!(
-        sample(&metrics, "rewriter_articles_total{prompt_version=\"1\"}"),
-        3.0
-    );
-    assert_eq!(sample(&metrics, "rewriter_broker_connected"), 1.0);
+    for (series, expected) in [
+        ("rewriter_jobs_total{outcome=\"written\"}", 3.0),
+        ("rewriter_jobs_total{outcome=\"dead_lettered\"}", 1.0),
+        ("rewriter_jobs_in_flight", 0.0),
+        ("rewriter_llm_requests_total{result=\"ok\"}", 12.0),
+        ("rewriter_llm_request_duration_seconds_count", 12.0),
+        ("rewriter_job_overhead_seconds_count", 3.0),
+        ("rewriter_queue_lag_seconds_count", 3.0),
+        ("rewriter_articles_total{prompt_version=\"1\"}", 3.0),
+        ("rewriter_broker_connected", 1.0),
+    ] {
+        assert_eq!(sample(&metrics, series), expected, "{series}");
+    }
     let prompt_tokens = sample(
         &metrics,
         "rewriter_llm_tokens_total{prompt_version=\"1\",kind=\"prompt\"}",
@@ -120,7 +96,7 @@ async fn articles_record_their_tokens_and_their_cost_when_the_model_has_a_price(
     // Arrange
     let mut env = TestEnv::new().await;
     env.set("REWRITER_PRICES", "gpt-4o-mini=0.15/0.60");
-    env.publish_raw(&job("priced")).await;
+    env.publish_raw(&message("priced")).await;
 
     // Act
     let worker = env.spawn_worker().await;
@@ -145,7 +121,7 @@ async fn requests_are_paced_under_the_requests_per_minute_limit_across_tasks() {
     env.set("REWRITER_LLM_RPM", "600");
     env.set("REWRITER_CONCURRENCY", "4");
     for id in ["p-1", "p-2", "p-3"] {
-        env.publish_raw(&job(id)).await;
+        env.publish_raw(&message(id)).await;
     }
 
     // Act
@@ -180,7 +156,7 @@ async fn no_requests_remaining_in_the_providers_headers_holds_the_next_request_u
         ("x-ratelimit-remaining-requests".into(), "0".into()),
         ("x-ratelimit-reset-requests".into(), "500ms".into()),
     ]);
-    env.publish_raw(&job("held")).await;
+    env.publish_raw(&message("held")).await;
 
     // Act
     let started = Instant::now();

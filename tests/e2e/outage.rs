@@ -10,38 +10,26 @@
 //! shortened so that each outage outlasts a job's own retries many times over.
 
 use std::net::SocketAddr;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use rewriter::job::Job;
 use rewriter::llm::LlmError;
-use rewriter::pipeline::{Disposition, JobError, Pipeline};
+use rewriter::pipeline::{Disposition, JobError};
 use rewriter::queue::DELIVERY_LIMIT;
 use serde_json::json;
 
+use crate::support::news::job;
 use crate::support::{Away, Fault, TestEnv, example_headlines, poll_until};
 
-fn job(id: &str) -> Job {
-    Job::from_value(json!({
-        "headline": {
-            "externalId": id,
-            "title": "Bitcoin Mining Revenue Gauge Falls to Record Low During Selloff",
-            "description": "A measure of miners' revenue dropped to a record low.",
-            "publishedAt": "2026-02-05T17:45:43.000Z",
-            "source": {"name": "Bloomberg (Crypto)", "key": "bloomberg_crypto_"}
-        }
-    }))
-    .unwrap()
-}
-
-/// Settings under which a job's own retries last well under a second, and the worker probes
-/// from 100 ms on.
-fn short_outage_settings(env: &mut TestEnv) {
+/// A test environment under which a job's own retries last well under a second, and the
+/// worker probes from 100 ms on.
+async fn outage_env() -> TestEnv {
+    let mut env = TestEnv::new().await;
     env.set("REWRITER_METRICS_ADDR", "127.0.0.1:0");
     env.set("REWRITER_LLM_MAX_ATTEMPTS", "2");
     env.set("REWRITER_LLM_TIMEOUT_SECS", "1");
     env.set("REWRITER_LLM_PROBE_MIN", "100ms");
     env.set("REWRITER_LLM_PROBE_MAX", "500ms");
+    env
 }
 
 async fn readyz(addr: SocketAddr) -> (u16, String) {
@@ -62,8 +50,7 @@ async fn wait_for_readyz(addr: SocketAddr, status: u16, timeout: Duration) -> St
 /// not ready while away, ready after, few probes.
 async fn a_batch_outlives_an_llm_that_is(away: Away) {
     // Arrange
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let env = outage_env().await;
     env.llm.set_latency(Duration::from_millis(30));
     for i in 0..40 {
         env.publish_raw(&job(&format!("batch{i}")).to_json()).await;
@@ -131,8 +118,7 @@ async fn an_outage_far_longer_than_the_hold_never_brings_a_job_to_the_delivery_l
     // Arrange: as many jobs as the worker holds (prefetch 3), each held for 100 ms at most
     // before it is put back: what a 20-minute outage does under REWRITER_LLM_HOLD_MAX=10m,
     // twenty times over, in seconds.
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let mut env = outage_env().await;
     env.set("REWRITER_CONCURRENCY", "2");
     env.set("REWRITER_LLM_HOLD_MAX", "100ms");
     env.llm.set_latency(Duration::from_millis(300));
@@ -166,8 +152,7 @@ async fn an_outage_far_longer_than_the_hold_never_brings_a_job_to_the_delivery_l
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_job_whose_answers_keep_breaking_the_rules_is_dead_lettered_while_the_llm_is_healthy() {
     // Arrange
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let env = outage_env().await;
     env.llm
         .set_answer("overview", json!({"overview": "Too short."}));
     env.publish_raw(&job("rules1").to_json()).await;
@@ -195,8 +180,7 @@ async fn a_job_whose_answers_keep_breaking_the_rules_is_dead_lettered_while_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_worker_started_while_the_llm_is_away_is_not_ready_and_takes_no_job_until_it_answers() {
     // Arrange
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let env = outage_env().await;
     env.publish_raw(&job("late1").to_json()).await;
     env.publish_raw(&job("late2").to_json()).await;
     env.llm.go_away(Away::Refusing).await;
@@ -224,10 +208,9 @@ async fn a_worker_started_while_the_llm_is_away_is_not_ready_and_takes_no_job_un
 #[tokio::test]
 async fn a_rate_limit_that_outlasts_a_jobs_retries_holds_the_job_instead_of_dead_lettering_it() {
     // Arrange: 429 with `Retry-After: 1` to every request
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let env = outage_env().await;
     env.llm.set_fault_rate(1.0, vec![Fault::RateLimited]);
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = env.pipeline().await;
 
     // Act
     let error = pipeline.rewrite(&job("busy1")).await.unwrap_err();
@@ -246,8 +229,7 @@ async fn a_rate_limit_that_outlasts_a_jobs_retries_holds_the_job_instead_of_dead
 #[tokio::test]
 async fn a_context_overflow_is_the_jobs_problem_at_once_even_as_a_500() {
     // Arrange: llama.cpp's words for a generation that ran out of context
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let env = outage_env().await;
     env.llm.set_fault_rate(
         1.0,
         vec![Fault::Status {
@@ -258,7 +240,7 @@ async fn a_context_overflow_is_the_jobs_problem_at_once_even_as_a_500() {
     );
 
     // Act
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = env.pipeline().await;
     let error = pipeline.rewrite(&job("ctx1")).await.unwrap_err();
 
     // Assert
@@ -278,14 +260,13 @@ async fn a_context_overflow_is_the_jobs_problem_at_once_even_as_a_500() {
 #[tokio::test]
 async fn a_context_overflow_that_names_the_room_left_is_asked_again_with_fewer_tokens() {
     // Arrange: vLLM's words; the overview call asks for more than the room it names
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let env = outage_env().await;
     env.llm.push_faults([Fault::Status {
         code: 400,
         retry_after: None,
         body: r#"{"object":"error","message":"This model's maximum context length is 2048 tokens. However, you requested 2248 tokens (1900 in the messages, 348 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","code":400}"#.into(),
     }]);
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = env.pipeline().await;
 
     // Act
     let outcome = pipeline.rewrite(&job("ctx2")).await;
@@ -301,12 +282,11 @@ async fn a_context_overflow_that_names_the_room_left_is_asked_again_with_fewer_t
 #[tokio::test]
 async fn a_request_that_keeps_timing_out_while_the_server_answers_probes_is_the_jobs_problem() {
     // Arrange: the server answers probes at once but never finishes this request in time
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let mut env = outage_env().await;
     env.set("REWRITER_LLM_MAX_ATTEMPTS", "10");
     env.llm
         .set_fault_rate(1.0, vec![Fault::Hang(Duration::from_secs(3))]);
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = env.pipeline().await;
 
     // Act
     let error = pipeline.rewrite(&job("slow1")).await.unwrap_err();
@@ -331,20 +311,10 @@ async fn a_request_that_keeps_timing_out_while_the_server_answers_probes_is_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewrite_pauses_through_an_outage_and_goes_on_when_the_llm_is_back() {
     // Arrange
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let mut env = outage_env().await;
     env.set("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f"); // no broker to be had
     env.llm.go_away(Away::Refusing).await;
-    let mut child = env
-        .command(&["rewrite", "-"])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let mut stdin = child.stdin.take().unwrap();
-    std::io::Write::write_all(&mut stdin, example_headlines().as_bytes()).unwrap();
-    drop(stdin);
+    let child = env.spawn(&["rewrite", "-"], &example_headlines());
 
     // Act
     tokio::time::sleep(Duration::from_secs(3)).await;
@@ -368,31 +338,17 @@ async fn rewrite_pauses_through_an_outage_and_goes_on_when_the_llm_is_back() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn rewrite_gives_up_after_the_outage_max_and_lists_the_unfinished_headlines() {
     // Arrange
-    let mut env = TestEnv::new().await;
-    short_outage_settings(&mut env);
+    let mut env = outage_env().await;
     env.set("REWRITER_LLM_OUTAGE_MAX", "1s");
     env.set("AMQP_URL", "amqp://guest:guest@127.0.0.1:1/%2f");
     env.llm.go_away(Away::Refusing).await;
 
     // Act
     let started = Instant::now();
-    let output = tokio::task::spawn_blocking({
-        let mut cmd = env.command(&["rewrite", "-"]);
-        move || {
-            let mut child = cmd
-                .stdin(Stdio::piped())
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap();
-            let mut stdin = child.stdin.take().unwrap();
-            std::io::Write::write_all(&mut stdin, example_headlines().as_bytes()).unwrap();
-            drop(stdin);
-            child.wait_with_output().unwrap()
-        }
-    })
-    .await
-    .unwrap();
+    let child = env.spawn(&["rewrite", "-"], &example_headlines());
+    let output = tokio::task::spawn_blocking(move || child.wait_with_output().unwrap())
+        .await
+        .unwrap();
 
     // Assert
     let stderr = String::from_utf8_lossy(&output.stderr);

@@ -5,10 +5,10 @@
 //! reports drafts and fails on a broken article.
 
 use rewriter::article::parse_frontmatter;
-use rewriter::job::Job;
-use rewriter::pipeline::{Outcome, Pipeline};
+use rewriter::pipeline::Outcome;
 use serde_json::{Value, json};
 
+use crate::support::news::{invented_overview, rewrite};
 use crate::support::{TestEnv, assert_keeps_contract};
 
 fn headline(id: &str, title: &str, description: &str, lang: &str) -> Value {
@@ -31,14 +31,17 @@ fn mining(id: &str) -> Value {
     )
 }
 
-async fn rewrite(env: &TestEnv, headline: &Value) -> Outcome {
-    let job = Job::from_value(json!({ "headline": headline })).unwrap();
-    Pipeline::build(&env.settings())
-        .await
-        .unwrap()
-        .rewrite(&job)
-        .await
-        .unwrap()
+/// Asserts that the job was written, as a draft or not, after this many LLM requests;
+/// `context` goes with the outcome into the failure message.
+#[track_caller]
+fn assert_written(outcome: &Outcome, draft: bool, requests: u32, context: &str) {
+    assert!(
+        matches!(
+            outcome,
+            Outcome::Written { draft: d, requests: r, .. } if *d == draft && *r == requests
+        ),
+        "{context}: {outcome:?}"
+    );
 }
 
 fn article(env: &TestEnv, id: &str) -> (String, rewriter::article::Frontmatter) {
@@ -47,11 +50,6 @@ fn article(env: &TestEnv, id: &str) -> (String, rewriter::article::Frontmatter) 
     let text = std::fs::read_to_string(path).unwrap();
     let fm = parse_frontmatter(&text).unwrap();
     (text, fm)
-}
-
-/// An overview inventing a figure, an amount, a date and a person.
-fn invented_overview() -> Value {
-    json!({"overview": "Revenue of the mining sector fell to a record low, wiping out $5 billion since March 3, according to Jane Doe, an analyst. Miners unplugged machines."})
 }
 
 #[tokio::test]
@@ -64,17 +62,7 @@ async fn invented_figures_and_names_are_asked_for_again_then_make_a_draft_with_t
     let outcome = rewrite(&env, &mining("q1")).await;
 
     // Assert
-    assert!(
-        matches!(
-            outcome,
-            Outcome::Written {
-                draft: true,
-                requests: 6,
-                ..
-            }
-        ),
-        "the overview was asked for three times: {outcome:?}"
-    );
+    assert_written(&outcome, true, 6, "the overview was asked for three times");
     let reask = env.llm.received()[1]["messages"][1]["content"]
         .as_str()
         .unwrap()
@@ -115,17 +103,7 @@ async fn the_flag_policy_drafts_at_once_and_off_does_not_check() {
     let unchecked = rewrite(&off, &mining("o1")).await;
 
     // Assert
-    assert!(
-        matches!(
-            flagged,
-            Outcome::Written {
-                draft: true,
-                requests: 4,
-                ..
-            }
-        ),
-        "no re-ask under flag: {flagged:?}"
-    );
+    assert_written(&flagged, true, 4, "no re-ask under flag");
     let (_, fm) = article(&flag, "f1");
     assert_eq!(
         fm.ai.unsupported_claims,
@@ -137,17 +115,7 @@ async fn the_flag_policy_drafts_at_once_and_off_does_not_check() {
             .iter()
             .any(|f| f.contains("figures not in the news item: $5 billion"))
     );
-    assert!(
-        matches!(
-            unchecked,
-            Outcome::Written {
-                draft: false,
-                requests: 4,
-                ..
-            }
-        ),
-        "{unchecked:?}"
-    );
+    assert_written(&unchecked, false, 4, "not checked under off");
     let (text, fm) = article(&off, "o1");
     assert!(fm.ai.flags.is_empty() && fm.ai.unsupported_claims.is_empty());
     assert!(!text.contains("unsupportedClaims"), "{text}");
@@ -173,17 +141,7 @@ async fn figures_restated_in_another_form_are_not_flagged() {
 
     // Assert
     let (text, fm) = article(&env, "r1");
-    assert!(
-        matches!(
-            outcome,
-            Outcome::Written {
-                draft: false,
-                requests: 4,
-                ..
-            }
-        ),
-        "{outcome:?}\n{text}"
-    );
+    assert_written(&outcome, false, 4, &text);
     assert!(fm.ai.flags.is_empty(), "{:?}", fm.ai.flags);
 }
 
@@ -200,17 +158,7 @@ async fn a_clean_article_comes_out_with_no_flags_and_tidy_text() {
     let outcome = rewrite(&env, &mining("c1")).await;
 
     // Assert
-    assert!(
-        matches!(
-            outcome,
-            Outcome::Written {
-                draft: false,
-                requests: 4,
-                ..
-            }
-        ),
-        "{outcome:?}"
-    );
+    assert_written(&outcome, false, 4, "a clean article");
     let (text, fm) = article(&env, "c1");
     assert!(!fm.draft && fm.ai.flags.is_empty(), "{text}");
     assert!(

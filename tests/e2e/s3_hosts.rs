@@ -6,8 +6,8 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use crate::faults::job;
 use crate::support::moto::{Bucket, Moto};
+use crate::support::news::message as job;
 use crate::support::s3_proxy::FaultProxy;
 use crate::support::{TestEnv, assert_keeps_contract, poll_until};
 

@@ -5,24 +5,16 @@
 //! Needs `chromedriver` and `chromium-headless-shell` (Debian's `chromium-driver` and
 //! `chromium-headless-shell`, installed by `.ci/run`).
 
-use std::net::TcpListener;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 use base64::Engine as _;
 use serde_json::{Value, json};
 
+use super::free_port;
+
 /// The W3C key of an element reference.
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
-
-/// A free TCP port on the loopback (bound, then released for the caller).
-pub fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
 
 /// A running chromedriver with one browser session; both end on drop.
 pub struct Browser {

@@ -6,12 +6,10 @@ use std::path::PathBuf;
 use std::process::{Child, Stdio};
 use std::time::Duration;
 
-use rewriter::job::Job;
-use rewriter::pipeline::Pipeline;
 use serde_json::{Value, json};
 
-use super::TestEnv;
-use super::browser::free_port;
+use super::news::invented_overview;
+use super::{TestEnv, free_port};
 
 pub const EDITOR: &str = "ana";
 pub const PASSWORD: &str = "correct-horse-battery-staple";
@@ -29,27 +27,11 @@ pub fn headline(id: &str, title: &str) -> Value {
     })
 }
 
-/// The claims the fake LLM's overview invents.
-pub const CLAIMS: [&str; 3] = ["$5 billion", "March 3", "Jane Doe"];
-
-/// Makes the fake LLM invent figures and names, and drafts flagged at once.
+/// Makes the fake LLM invent figures and names ([`super::news::INVENTED_CLAIMS`]), and
+/// drafts flagged at once.
 pub fn inventing(env: &mut TestEnv) {
     env.set("REWRITER_FAITHFULNESS", "flag");
-    env.llm.set_answer(
-        "overview",
-        json!({"overview": "Revenue of the mining sector fell to a record low, wiping out $5 billion since March 3, according to Jane Doe, an analyst. Miners unplugged machines."}),
-    );
-}
-
-/// Writes one article from `headline` through the real pipeline.
-pub async fn write(env: &TestEnv, headline: &Value) {
-    let job = Job::from_value(json!({ "headline": headline })).unwrap();
-    Pipeline::build(&env.settings())
-        .await
-        .unwrap()
-        .rewrite(&job)
-        .await
-        .unwrap();
+    env.llm.set_answer("overview", invented_overview());
 }
 
 /// A running `rewriter desk`; killed on drop.
@@ -191,17 +173,16 @@ impl Visitor {
         self.send(request).await
     }
 
-    /// POSTs a form (fields percent-encoded).
+    /// POSTs a form (`application/x-www-form-urlencoded`).
     pub async fn post(&mut self, path: &str, fields: &[(&str, &str)]) -> Answer {
-        let body: Vec<String> = fields
-            .iter()
-            .map(|(k, v)| format!("{}={}", encode(k), encode(v)))
-            .collect();
+        let body = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(fields)
+            .finish();
         let request = self
             .http
             .post(format!("{}{path}", self.base))
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(body.join("&"));
+            .body(body);
         self.send(request).await
     }
 
@@ -221,16 +202,4 @@ impl Visitor {
         }
         answer
     }
-}
-
-fn encode(s: &str) -> String {
-    s.bytes()
-        .map(|b| {
-            if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-                (b as char).to_string()
-            } else {
-                format!("%{b:02X}")
-            }
-        })
-        .collect()
 }

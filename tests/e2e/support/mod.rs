@@ -7,17 +7,19 @@ pub mod desk;
 pub mod fake_llm;
 pub mod feed_server;
 pub mod moto;
+pub mod news;
 pub mod s3_proxy;
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use lapin::options::{BasicGetOptions, BasicPublishOptions, QueueDeleteOptions};
 use lapin::types::{AMQPValue, FieldTable};
 use lapin::{BasicProperties, Connection, ConnectionProperties};
 use rewriter::config::Settings;
+use rewriter::pipeline::Pipeline;
 use rewriter::worker::{RunSummary, Worker};
 use tempfile::TempDir;
 use tokio::sync::oneshot;
@@ -26,6 +28,15 @@ use tokio::task::JoinHandle;
 pub use fake_llm::{Away, FakeLlm, Fault};
 
 pub const AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// A free TCP port on the loopback (bound, then released for the caller).
+pub fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
+}
 
 /// The repository root.
 pub fn repo() -> &'static Path {
@@ -100,6 +111,13 @@ impl TestEnv {
         Settings::from_map(&self.vars).expect("test settings are valid")
     }
 
+    /// The real pipeline, built from these settings.
+    pub async fn pipeline(&self) -> Pipeline {
+        Pipeline::build(&self.settings())
+            .await
+            .expect("the pipeline builds")
+    }
+
     pub fn out(&self) -> &Path {
         self.out.path()
     }
@@ -136,8 +154,8 @@ impl TestEnv {
         cmd
     }
 
-    /// Runs the binary to completion, feeding `stdin`.
-    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+    /// Starts the binary with its output piped, feeds it `stdin` and closes it.
+    pub fn spawn(&self, args: &[&str], stdin: &str) -> Child {
         use std::io::Write;
         let mut child = self
             .command(args)
@@ -152,7 +170,14 @@ impl TestEnv {
             .expect("stdin is piped")
             .write_all(stdin.as_bytes())
             .expect("stdin is written");
-        child.wait_with_output().expect("rewriter runs")
+        child
+    }
+
+    /// Runs the binary to completion, feeding `stdin`.
+    pub fn run(&self, args: &[&str], stdin: &str) -> Output {
+        self.spawn(args, stdin)
+            .wait_with_output()
+            .expect("rewriter runs")
     }
 
     /// Publishes raw bytes to the jobs queue with a plain AMQP client (not our code).
