@@ -185,7 +185,7 @@ impl Pipeline {
     /// Rewrites one headline into one article version.
     #[tracing::instrument(name = "job", skip_all, fields(external_id = %job.id(), prompt_version = tracing::field::Empty))]
     pub async fn rewrite(&self, job: &Job) -> Result<Outcome, JobError> {
-        let version = job.prompt_version.unwrap_or(self.prompts.current());
+        let version = self.prompts.version_for(job.prompt_version);
         tracing::Span::current().record("prompt_version", version.get());
         let set = self.prompts.get(version)?;
         let id = job.id();
