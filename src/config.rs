@@ -151,6 +151,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Deliveries a worker holds, and jobs `rewriter rewrite` and `eval` keep going: the LLM
+    /// slots (`REWRITER_CONCURRENCY`) and half as many again (at least one). The extra half
+    /// covers jobs waiting for their files to be flushed (a disk shared with busy writers can
+    /// stall a flush for most of a second) and jobs queued for the next free slot, so neither
+    /// idles the LLM. Half, not all: each held job costs memory while it waits for its flush,
+    /// and a worker's memory must stay small at the highest concurrency.
+    pub fn prefetch(&self) -> u16 {
+        self.concurrency
+            .saturating_add(self.concurrency.div_ceil(2))
+    }
+
     /// Reads the process environment (and `REWRITER_CONFIG`, if set).
     pub fn from_env() -> Result<Self, ConfigError> {
         let env: HashMap<String, String> = SETTINGS

@@ -142,14 +142,13 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Loads the prompt sets, opens the store and builds the LLM client, all counted in a new
-    /// [`Metrics`]; at most `settings.concurrency` jobs at the LLM at once.
-    pub async fn build(settings: &Settings) -> Result<Self, JobError> {
+    /// Loads the prompt sets, opens the store and builds the LLM client, all counted in the
+    /// caller's `metrics`; at most `settings.concurrency` jobs at the LLM at once.
+    pub async fn build(settings: &Settings, metrics: Arc<Metrics>) -> Result<Self, JobError> {
         let prompts = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)?;
         let store = ContentStore::open(&settings.out_dir)
             .await
             .map_err(JobError::Archive)?;
-        let metrics = Arc::new(Metrics::new());
         let llm = LlmClient::new(&settings.llm, Arc::clone(&metrics))?;
         Ok(Self {
             prompts: Arc::new(prompts),
@@ -169,10 +168,6 @@ impl Pipeline {
         self.llm_slots.close();
     }
 
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
     /// The LLM client, for its circuit breaker and start check.
     pub fn llm(&self) -> &LlmClient {
         &self.llm
@@ -180,6 +175,11 @@ impl Pipeline {
 
     pub fn prompts(&self) -> &PromptLibrary {
         &self.prompts
+    }
+
+    /// The prompt versions this pipeline rewrites with, for `/readyz`.
+    pub fn describe_prompts(&self) -> String {
+        self.prompts.describe()
     }
 
     pub fn store(&self) -> &ContentStore {

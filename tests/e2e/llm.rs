@@ -27,7 +27,9 @@ fn job(id: &str) -> Job {
 }
 
 async fn pipeline(env: &TestEnv) -> Pipeline {
-    Pipeline::build(&env.settings()).await.unwrap()
+    Pipeline::build(&env.settings(), Default::default())
+        .await
+        .unwrap()
 }
 
 #[tokio::test]

@@ -227,7 +227,9 @@ async fn a_rate_limit_that_outlasts_a_jobs_retries_holds_the_job_instead_of_dead
     let mut env = TestEnv::new().await;
     short_outage_settings(&mut env);
     env.llm.set_fault_rate(1.0, vec![Fault::RateLimited]);
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = Pipeline::build(&env.settings(), Default::default())
+        .await
+        .unwrap();
 
     // Act
     let error = pipeline.rewrite(&job("busy1")).await.unwrap_err();
@@ -258,7 +260,9 @@ async fn a_context_overflow_is_the_jobs_problem_at_once_even_as_a_500() {
     );
 
     // Act
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = Pipeline::build(&env.settings(), Default::default())
+        .await
+        .unwrap();
     let error = pipeline.rewrite(&job("ctx1")).await.unwrap_err();
 
     // Assert
@@ -285,7 +289,9 @@ async fn a_context_overflow_that_names_the_room_left_is_asked_again_with_fewer_t
         retry_after: None,
         body: r#"{"object":"error","message":"This model's maximum context length is 2048 tokens. However, you requested 2248 tokens (1900 in the messages, 348 in the completion). Please reduce the length of the messages or completion.","type":"BadRequestError","code":400}"#.into(),
     }]);
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = Pipeline::build(&env.settings(), Default::default())
+        .await
+        .unwrap();
 
     // Act
     let outcome = pipeline.rewrite(&job("ctx2")).await;
@@ -306,7 +312,9 @@ async fn a_request_that_keeps_timing_out_while_the_server_answers_probes_is_the_
     env.set("REWRITER_LLM_MAX_ATTEMPTS", "10");
     env.llm
         .set_fault_rate(1.0, vec![Fault::Hang(Duration::from_secs(3))]);
-    let pipeline = Pipeline::build(&env.settings()).await.unwrap();
+    let pipeline = Pipeline::build(&env.settings(), Default::default())
+        .await
+        .unwrap();
 
     // Act
     let error = pipeline.rewrite(&job("slow1")).await.unwrap_err();

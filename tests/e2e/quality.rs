@@ -33,7 +33,7 @@ fn mining(id: &str) -> Value {
 
 async fn rewrite(env: &TestEnv, headline: &Value) -> Outcome {
     let job = Job::from_value(json!({ "headline": headline })).unwrap();
-    Pipeline::build(&env.settings())
+    Pipeline::build(&env.settings(), Default::default())
         .await
         .unwrap()
         .rewrite(&job)

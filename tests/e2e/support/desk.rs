@@ -44,7 +44,7 @@ pub fn inventing(env: &mut TestEnv) {
 /// Writes one article from `headline` through the real pipeline.
 pub async fn write(env: &TestEnv, headline: &Value) {
     let job = Job::from_value(json!({ "headline": headline })).unwrap();
-    Pipeline::build(&env.settings())
+    Pipeline::build(&env.settings(), Default::default())
         .await
         .unwrap()
         .rewrite(&job)

@@ -110,7 +110,9 @@ impl TestEnv {
 
     /// Builds and runs a worker in this process, as `main` does.
     pub async fn spawn_worker(&self) -> RunningWorker {
-        let worker = Worker::build(self.settings()).await.expect("worker builds");
+        let worker = Worker::build(self.settings(), Default::default())
+            .await
+            .expect("worker builds");
         let metrics = worker.metrics();
         let metrics_addr = worker.metrics_addr();
         let (stop, stopped) = oneshot::channel::<()>();
