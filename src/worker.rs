@@ -36,6 +36,7 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -51,6 +52,17 @@ pub use crate::metrics::RunSummary;
 
 /// How often the worker looks at the queue's depth for `rewriter_queue_ready_messages`.
 const DEPTH_CHECK_EVERY: Duration = Duration::from_secs(5);
+
+/// The longest wait between two attempts to reach the broker.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// Waits between attempts to reach the broker: 200 ms, doubling up to
+/// [`RECONNECT_MAX_DELAY`], for as long as it takes; started again after each success.
+const RECONNECT_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(200))
+    .with_factor(2.0)
+    .with_max_delay(RECONNECT_MAX_DELAY)
+    .without_max_times();
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -159,7 +171,7 @@ impl Worker {
             "worker started"
         );
 
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = RECONNECT_BACKOFF.build();
         // Kept past the loop: dropping a lapin consumer closes its channel, which would make
         // the acks of the jobs still in flight fail.
         let mut held: Option<(Broker, Consumer)> = None;
@@ -187,16 +199,17 @@ impl Worker {
             let (conn, mut consumer) = match consumer {
                 Ok(pair) => pair,
                 Err(e) => {
-                    tracing::warn!(error.message = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                    // Never `None`: the backoff has no limit of tries.
+                    let delay = backoff.next().unwrap_or(RECONNECT_MAX_DELAY);
+                    tracing::warn!(error.message = %e, retry_in_ms = delay.as_millis() as u64, "cannot reach the broker");
                     tokio::select! {
                         () = &mut shutdown => break 'connect,
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(delay) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                     continue 'connect;
                 }
             };
-            backoff = Duration::from_millis(200);
+            backoff = RECONNECT_BACKOFF.build();
             metrics.set_broker_connected(true);
             tracing::info!(queue = %settings.queue, "consuming");
             let mut depth_checks = tokio::time::interval(DEPTH_CHECK_EVERY);
