@@ -6,7 +6,7 @@
 //! this module owns the whole policy:
 //!
 //! * **transient** failures (429, 408, 409, 5xx, timeouts, dropped connections, garbled
-//!   bodies) are retried with exponential backoff and full jitter, honouring `Retry-After`, up
+//!   bodies) are retried with exponential backoff and jitter, honouring `Retry-After`, up
 //!   to `max_attempts` per model and never past the job's deadline; then the next fallback
 //!   model is tried. A 429 also pauses every task of this client (a shared gate), so the
 //!   worker as a whole slows down instead of hammering the provider;

@@ -1,8 +1,10 @@
 //! One answer from one model: the retry loop around the transport. Transient failures are
-//! retried with backoff (honouring `Retry-After`), dependency failures feed the circuit, and
+//! retried with backoff (backon's exponential backoff with jitter; `Retry-After` as a floor), dependency failures feed the circuit, and
 //! every request takes its turn from the pacer first and is counted.
 
 use std::time::{Duration, Instant};
+
+use backon::{BackoffBuilder, ExponentialBackoff, ExponentialBuilder};
 
 use super::circuit::Probe;
 use super::transport::{Failure, classify};
@@ -36,6 +38,7 @@ impl LlmClient {
         let prompt_chars: usize = request.messages.iter().map(|m| m.content.len()).sum();
         let estimate = pacer::estimate_tokens(prompt_chars, request.max_completion_tokens);
         let mut attempt = 0;
+        let mut backoff = backoff(self.settings.max_backoff);
         let mut timeouts = 0;
         loop {
             if self.circuit.is_open() {
@@ -149,7 +152,9 @@ impl LlmClient {
                 tracing::debug!(call = %call.spec.name, model, attempt, %reason, "LLM call failed; the circuit is open");
                 return Err(SendError::Llm(self.unavailable(call)));
             }
-            let delay = self.backoff(attempt, retry_after);
+            let cap = self.settings.max_backoff;
+            // Never `None`: the backoff has no limit of tries.
+            let delay = at_least_retry_after(backoff.next().unwrap_or(cap), retry_after, cap);
             if retry_after.is_some() {
                 // Every task holds back, not just this one: the limit is the provider's.
                 self.pacer.hold_until(Instant::now() + delay);
@@ -172,17 +177,76 @@ impl LlmClient {
             *waiting += delay;
         }
     }
+}
 
-    /// Exponential backoff with full jitter, at least `Retry-After`, capped.
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let cap = self.settings.max_backoff;
-        let exp = Duration::from_millis(250)
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(cap);
-        let jittered = exp.mul_f64(0.5 + fastrand::f64() * 0.5);
-        match retry_after {
-            Some(ra) => ra.min(cap).max(jittered),
-            None => jittered,
+/// The first wait before a retry, before jitter.
+const FIRST_BACKOFF: Duration = Duration::from_millis(250);
+
+/// The waits of one model's retries: the n-th drawn at random between half and all of
+/// `250 ms × 2^(n-1)` (the doubling stops at 2^16), capped at `max_backoff`. backon's jitter
+/// adds up to the delay again (`[d, 2d)`), so its delays start at half the first wait and stop
+/// growing at half the cap.
+fn backoff(max_backoff: Duration) -> ExponentialBackoff {
+    let top = max_backoff.min(FIRST_BACKOFF.saturating_mul(1 << 16)) / 2;
+    ExponentialBuilder::new()
+        .with_min_delay((FIRST_BACKOFF / 2).min(top))
+        .with_factor(2.0)
+        .with_max_delay(top)
+        .with_jitter()
+        .without_max_times()
+        .build()
+}
+
+/// The wait before the next attempt: the backoff's, but at least `Retry-After` (itself capped
+/// at `max_backoff`).
+fn at_least_retry_after(
+    jittered: Duration,
+    retry_after: Option<Duration>,
+    max_backoff: Duration,
+) -> Duration {
+    match retry_after {
+        Some(ra) => ra.min(max_backoff).max(jittered),
+        None => jittered,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The n-th wait lies between half and all of `250 ms × 2^(n-1)`, capped.
+    #[test]
+    fn waits_double_from_a_quarter_second_with_jitter_up_to_the_cap() {
+        let cap = Duration::from_secs(8);
+        for _ in 0..200 {
+            let mut waits = backoff(cap);
+            for n in 0..10u32 {
+                let full = (FIRST_BACKOFF * 2u32.pow(n)).min(cap);
+                let wait = waits.next().expect("no limit of tries");
+                assert!(
+                    wait >= full / 2 && wait < full,
+                    "wait {n}: {wait:?} of {full:?}"
+                );
+            }
         }
+        let mut tiny = backoff(Duration::from_millis(100));
+        let wait = tiny.next().expect("no limit of tries");
+        assert!(wait >= Duration::from_millis(50) && wait < Duration::from_millis(100));
+    }
+
+    #[test]
+    fn retry_after_is_a_floor_capped_at_the_maximum() {
+        let cap = Duration::from_secs(8);
+        let jittered = Duration::from_secs(1);
+        assert_eq!(at_least_retry_after(jittered, None, cap), jittered);
+        let ra = Some(Duration::from_secs(3));
+        assert_eq!(
+            at_least_retry_after(jittered, ra, cap),
+            Duration::from_secs(3)
+        );
+        let long = Some(Duration::from_secs(60));
+        assert_eq!(at_least_retry_after(jittered, long, cap), cap);
+        let short = Some(Duration::from_millis(10));
+        assert_eq!(at_least_retry_after(jittered, short, cap), jittered);
     }
 }
