@@ -467,7 +467,7 @@ pub fn runtime() -> std::io::Result<tokio::runtime::Runtime> {
 /// The command runs as a task on the runtime's worker threads, not on the calling thread. A
 /// worker's consume loop then wakes on the worker thread that lapin's delivery reaches and
 /// spawns each job's task into that thread's queue, instead of waking the calling thread, which
-/// would wake a worker thread in turn: one sleep and wake-up fewer per job (bench/README.md).
+/// would wake a worker thread in turn: one sleep and wake-up fewer per job.
 pub fn execute(cli: Cli, settings: Settings) -> ExitCode {
     let runtime = match runtime() {
         Ok(rt) => rt,

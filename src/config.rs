@@ -15,211 +15,14 @@ use secrecy::{ExposeSecret, SecretString};
 
 use crate::cost::PriceTable;
 use crate::job::PromptVersion;
-use crate::llm::pacer::Limits;
 
-pub const DEFAULT_AMQP_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
-pub const DEFAULT_QUEUE: &str = "rewriter.jobs";
-pub const DEFAULT_OPENAI_BASE_URL: &str = "https://api.openai.com/v1";
-/// The desk listens on the loopback unless told otherwise: put a TLS proxy in front to share it.
-pub const DEFAULT_DESK_ADDR: &str = "127.0.0.1:8080";
+mod vars;
 
-/// One setting: its environment variable, what it is when unset, and what it does. The one
-/// source of `--help`'s settings list, the names a config file may use and the defaults
-/// [`Settings::from_map`] falls back to; the README's table is checked against it.
-#[derive(Debug, Clone, Copy)]
-pub struct Setting {
-    pub var: &'static str,
-    pub unset: Unset,
-    /// One line or two for `--help`: what the setting does, without its default.
-    pub help: &'static str,
-}
-
-/// What an unset (or blank) setting means.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Unset {
-    /// This value is used, as if it had been set.
-    Value(&'static str),
-    /// No value is used; the text says what happens then ("no limit").
-    Means(&'static str),
-}
-
-impl std::fmt::Display for Unset {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Value(v) | Self::Means(v) => f.write_str(v),
-        }
-    }
-}
-
-const fn setting(var: &'static str, unset: Unset, help: &'static str) -> Setting {
-    Setting { var, unset, help }
-}
-
-/// Every setting the code reads, in the order `--help` and the README list them. A new setting
-/// is one entry here (and its field in [`Settings`]).
-pub const SETTINGS: &[Setting] = &[
-    setting(
-        "AMQP_URL",
-        Unset::Value(DEFAULT_AMQP_URL),
-        "the broker (its password is never printed or logged)",
-    ),
-    setting(
-        "REWRITER_QUEUE",
-        Unset::Value(DEFAULT_QUEUE),
-        "the jobs queue; dead letters go to <queue>.dead",
-    ),
-    setting(
-        "OPENAI_BASE_URL",
-        Unset::Value(DEFAULT_OPENAI_BASE_URL),
-        "any OpenAI-compatible server, with /v1 (an http:// or https:// URL)",
-    ),
-    setting(
-        "OPENAI_API_KEY",
-        Unset::Means("none"),
-        "the LLM's API key (never printed or logged)",
-    ),
-    setting(
-        "REWRITER_MODEL",
-        Unset::Means("the prompt set's model"),
-        "the model to ask, instead of the prompt set's",
-    ),
-    setting(
-        "REWRITER_OUT",
-        Unset::Value("./content"),
-        "where articles are written",
-    ),
-    setting(
-        "REWRITER_PROMPTS",
-        Unset::Value("./prompts"),
-        "the folder of prompt sets (prompts/v<N>/)",
-    ),
-    setting(
-        "REWRITER_PROMPT_VERSION",
-        Unset::Means("the highest present"),
-        "the prompt version to write with (e.g. 3 or v3)",
-    ),
-    setting(
-        "REWRITER_CONCURRENCY",
-        Unset::Value("8"),
-        "jobs at the LLM at once per worker or rewrite; the broker prefetch is 1.5 times this",
-    ),
-    setting(
-        "REWRITER_LLM_TIMEOUT_SECS",
-        Unset::Value("120"),
-        "one LLM request's timeout",
-    ),
-    setting(
-        "REWRITER_LLM_MAX_ATTEMPTS",
-        Unset::Value("10"),
-        "attempts per LLM call on 429, 5xx, timeouts and dropped connections",
-    ),
-    setting(
-        "REWRITER_LLM_RPM",
-        Unset::Means("no limit"),
-        "LLM requests per minute for this process, paced evenly; the provider's x-ratelimit-* headers lower it",
-    ),
-    setting(
-        "REWRITER_LLM_TPM",
-        Unset::Means("no limit"),
-        "LLM tokens per minute for this process, likewise",
-    ),
-    setting(
-        "REWRITER_LLM_CIRCUIT_FAILURES",
-        Unset::Value("5"),
-        "outage failures in a row (refused, timed out, 5xx, 429) that open the LLM circuit: no job is sent, the LLM is probed",
-    ),
-    setting(
-        "REWRITER_LLM_PROBE_MIN",
-        Unset::Value("1s"),
-        "first wait between probes of an unreachable LLM (durations: 500ms, 30s, 10m, 1h)",
-    ),
-    setting(
-        "REWRITER_LLM_PROBE_MAX",
-        Unset::Value("60s"),
-        "longest wait between probes; the wait doubles up to it, with jitter",
-    ),
-    setting(
-        "REWRITER_LLM_HOLD_MAX",
-        Unset::Value("10m"),
-        "how long a worker holds a delivery through an outage before it parks it at the queue's tail",
-    ),
-    setting(
-        "REWRITER_LLM_OUTAGE_MAX",
-        Unset::Value("1h"),
-        "how long rewrite waits for an unreachable LLM before it gives up (exit 1, unfinished headlines listed)",
-    ),
-    setting(
-        "REWRITER_PRICES",
-        Unset::Means("none"),
-        "USD per million tokens, model=prompt/completion separated by commas, e.g. gpt-4o-mini=0.15/0.60; fills ai.costUsd and rewriter cost",
-    ),
-    setting(
-        "REWRITER_METRICS_ADDR",
-        Unset::Means("off"),
-        "where the worker serves /metrics, /healthz and /readyz, e.g. 0.0.0.0:9100 (rewriter health asks it)",
-    ),
-    setting(
-        "REWRITER_SHUTDOWN_GRACE_SECS",
-        Unset::Value("30"),
-        "how long jobs in flight may finish after SIGTERM",
-    ),
-    setting(
-        "REWRITER_LOG_FORMAT",
-        Unset::Value("pretty"),
-        "pretty or json (one object per line, for log shippers)",
-    ),
-    setting(
-        "REWRITER_FAITHFULNESS",
-        Unset::Value("retry"),
-        "figures, dates, tickers or names the headline lacks: flag (draft), retry (ask again, then draft) or off",
-    ),
-    setting(
-        "REWRITER_FEEDS",
-        Unset::Value("./feeds.toml"),
-        "the feeds file rewriter ingest polls",
-    ),
-    setting(
-        "REWRITER_DESK_ADDR",
-        Unset::Value(DEFAULT_DESK_ADDR),
-        "where rewriter desk listens",
-    ),
-    setting(
-        "REWRITER_DESK_USERS",
-        Unset::Means("none: the desk refuses to start"),
-        "the desk's accounts file (rewriter desk add-user)",
-    ),
-    setting(
-        "REWRITER_CONFIG",
-        Unset::Means("none"),
-        "a TOML file of these settings (the environment wins)",
-    ),
-    setting(
-        "RUST_LOG",
-        Unset::Means("info, lapin and async_openai at warn"),
-        "which logs to show (tracing's filter syntax)",
-    ),
-    setting(
-        "NO_COLOR",
-        Unset::Means("colour on a terminal"),
-        "any value but empty: logs without colour (logs to a file or a pipe never have colour)",
-    ),
-];
-
-/// Whether `var` is a setting the code reads.
-pub fn is_setting(var: &str) -> bool {
-    SETTINGS.iter().any(|s| s.var == var)
-}
-
-/// The value an unset `var` takes, if it takes one.
-fn default_of(var: &str) -> Option<&'static str> {
-    SETTINGS
-        .iter()
-        .find(|s| s.var == var)
-        .and_then(|s| match s.unset {
-            Unset::Value(v) => Some(v),
-            Unset::Means(_) => None,
-        })
-}
+use vars::default_of;
+pub use vars::{
+    DEFAULT_AMQP_URL, DEFAULT_DESK_ADDR, DEFAULT_OPENAI_BASE_URL, DEFAULT_QUEUE, SETTINGS, Setting,
+    Unset, is_setting,
+};
 
 /// A setting that could not be read.
 #[derive(Debug, thiserror::Error)]
@@ -252,6 +55,15 @@ pub struct LlmSettings {
     pub prices: PriceTable,
     /// When the LLM counts as down, how it is watched, and how long work waits for it.
     pub outage: OutageSettings,
+}
+
+/// Requests and tokens per minute this process may send to the LLM (`REWRITER_LLM_RPM`,
+/// `REWRITER_LLM_TPM`), which `llm::pacer` keeps to; `None` (or 0) means no limit of our own in
+/// that dimension.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Limits {
+    pub requests_per_minute: Option<u32>,
+    pub tokens_per_minute: Option<u32>,
 }
 
 /// The LLM's circuit breaker and how long jobs wait through an outage.
@@ -339,6 +151,17 @@ pub struct Settings {
 }
 
 impl Settings {
+    /// Deliveries a worker holds, and jobs `rewriter rewrite` and `eval` keep going: the LLM
+    /// slots (`REWRITER_CONCURRENCY`) and half as many again (at least one). The extra half
+    /// covers jobs waiting for their files to be flushed (a disk shared with busy writers can
+    /// stall a flush for most of a second) and jobs queued for the next free slot, so neither
+    /// idles the LLM. Half, not all: each held job costs memory while it waits for its flush,
+    /// and a worker's memory must stay small at the highest concurrency.
+    pub fn prefetch(&self) -> u16 {
+        self.concurrency
+            .saturating_add(self.concurrency.div_ceil(2))
+    }
+
     /// Reads the process environment (and `REWRITER_CONFIG`, if set).
     pub fn from_env() -> Result<Self, ConfigError> {
         let env: HashMap<String, String> = SETTINGS
@@ -592,215 +415,4 @@ pub fn safe_amqp_url(settings: &Settings) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn vars(pairs: &[(&str, &str)]) -> HashMap<String, String> {
-        pairs
-            .iter()
-            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-            .collect()
-    }
-
-    #[test]
-    fn defaults_are_the_contracts() {
-        let s = Settings::from_map(&HashMap::new()).unwrap();
-        assert_eq!(s.amqp_url.expose_secret(), DEFAULT_AMQP_URL);
-        assert_eq!(s.queue, "rewriter.jobs");
-        assert_eq!(s.llm.base_url, "https://api.openai.com/v1");
-        assert!(s.llm.api_key.is_none());
-        assert_eq!(s.out_dir, PathBuf::from("./content"));
-        assert_eq!(s.prompts_dir, PathBuf::from("./prompts"));
-        assert_eq!(s.prompt_version, None);
-        assert_eq!(s.faithfulness, Faithfulness::Retry);
-        assert_eq!(s.feeds_file, PathBuf::from("./feeds.toml"));
-    }
-
-    #[test]
-    fn an_unset_setting_takes_the_value_the_settings_table_shows() {
-        let s = Settings::from_map(&HashMap::new()).unwrap();
-        let shown = |var: &str| match SETTINGS.iter().find(|s| s.var == var).unwrap().unset {
-            Unset::Value(v) => v.to_owned(),
-            Unset::Means(m) => panic!("{var} has no default value: {m}"),
-        };
-        assert_eq!(s.concurrency.to_string(), shown("REWRITER_CONCURRENCY"));
-        assert_eq!(
-            s.llm.request_timeout.as_secs().to_string(),
-            shown("REWRITER_LLM_TIMEOUT_SECS")
-        );
-        assert_eq!(
-            s.llm.max_attempts.to_string(),
-            shown("REWRITER_LLM_MAX_ATTEMPTS")
-        );
-        assert_eq!(
-            s.shutdown_grace.as_secs().to_string(),
-            shown("REWRITER_SHUTDOWN_GRACE_SECS")
-        );
-        assert_eq!(s.out_dir, PathBuf::from(shown("REWRITER_OUT")));
-        assert_eq!(s.log_format, LogFormat::Pretty);
-        assert_eq!(
-            s.log_filter, None,
-            "the built-in filter, not a setting's value"
-        );
-        assert!(!s.no_color);
-    }
-
-    #[test]
-    fn every_setting_is_listed_once() {
-        let mut names: Vec<&str> = SETTINGS.iter().map(|s| s.var).collect();
-        names.sort_unstable();
-        let count = names.len();
-        names.dedup();
-        assert_eq!(names.len(), count, "a setting listed twice");
-        assert!(SETTINGS.iter().all(|s| !s.help.is_empty()));
-    }
-
-    #[test]
-    fn a_base_url_that_is_no_http_url_is_a_bad_setting_named_at_start() {
-        for bad in [
-            "notaurl",
-            "ftp://example.com/v1",
-            "http://",
-            "localhost:8080/v1",
-        ] {
-            let err = Settings::from_map(&vars(&[("OPENAI_BASE_URL", bad)])).unwrap_err();
-            let text = err.to_string();
-            assert!(
-                text.starts_with("OPENAI_BASE_URL: not an http"),
-                "{bad}: {text}"
-            );
-        }
-        let s =
-            Settings::from_map(&vars(&[("OPENAI_BASE_URL", "http://127.0.0.1:8088/v1/")])).unwrap();
-        assert_eq!(s.llm.base_url, "http://127.0.0.1:8088/v1");
-    }
-
-    #[test]
-    fn no_color_is_any_value_but_empty() {
-        let s = Settings::from_map(&vars(&[("NO_COLOR", "1")])).unwrap();
-        assert!(s.no_color);
-        let s = Settings::from_map(&vars(&[("NO_COLOR", "")])).unwrap();
-        assert!(!s.no_color);
-    }
-
-    #[test]
-    fn the_faithfulness_policy_is_read_and_checked() {
-        let s = Settings::from_map(&vars(&[("REWRITER_FAITHFULNESS", "Flag")])).unwrap();
-        assert_eq!(s.faithfulness, Faithfulness::Flag);
-        let s = Settings::from_map(&vars(&[("REWRITER_FAITHFULNESS", "off")])).unwrap();
-        assert_eq!(s.faithfulness, Faithfulness::Off);
-        let err = Settings::from_map(&vars(&[("REWRITER_FAITHFULNESS", "strict")])).unwrap_err();
-        assert!(
-            err.to_string().starts_with("REWRITER_FAITHFULNESS"),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn rate_limits_prices_and_the_metrics_address_are_read() {
-        let s = Settings::from_map(&vars(&[
-            ("REWRITER_LLM_RPM", "500"),
-            ("REWRITER_LLM_TPM", "0"),
-            ("REWRITER_PRICES", "gpt-4o-mini=0.15/0.60"),
-            ("REWRITER_METRICS_ADDR", "0.0.0.0:9100"),
-        ]))
-        .unwrap();
-        assert_eq!(s.llm.limits.requests_per_minute, Some(500));
-        assert_eq!(s.llm.limits.tokens_per_minute, None);
-        assert_eq!(s.llm.prices.cost("gpt-4o-mini", 1_000_000, 0), Some(0.15));
-        assert_eq!(s.metrics_addr, Some("0.0.0.0:9100".parse().unwrap()));
-        let defaults = Settings::from_map(&HashMap::new()).unwrap();
-        assert_eq!(defaults.metrics_addr, None);
-        assert!(defaults.llm.prices.is_empty());
-        for (var, bad) in [
-            ("REWRITER_METRICS_ADDR", "localhost"),
-            ("REWRITER_PRICES", "gpt=cheap"),
-            ("REWRITER_LLM_RPM", "-5"),
-        ] {
-            let err = Settings::from_map(&vars(&[(var, bad)])).unwrap_err();
-            assert!(err.to_string().starts_with(var), "{err}");
-        }
-    }
-
-    #[test]
-    fn outage_settings_read_durations_with_units() {
-        let s = Settings::from_map(&vars(&[
-            ("REWRITER_LLM_PROBE_MIN", "250ms"),
-            ("REWRITER_LLM_PROBE_MAX", "2m"),
-            ("REWRITER_LLM_HOLD_MAX", "90"),
-            ("REWRITER_LLM_OUTAGE_MAX", "2h"),
-            ("REWRITER_LLM_CIRCUIT_FAILURES", "3"),
-        ]))
-        .unwrap();
-        let o = s.llm.outage;
-        assert_eq!(o.probe_min, Duration::from_millis(250));
-        assert_eq!(o.probe_max, Duration::from_secs(120));
-        assert_eq!(o.hold_max, Duration::from_secs(90));
-        assert_eq!(o.give_up_after, Duration::from_secs(7200));
-        assert_eq!(o.failures_to_open, 3);
-        let defaults = Settings::from_map(&HashMap::new()).unwrap().llm.outage;
-        assert_eq!(defaults, OutageSettings::default());
-        assert_eq!(defaults.give_up_after, Duration::from_secs(3600));
-        for bad in ["an hour", "1.5h", "-1s", "10 parsecs"] {
-            let err = Settings::from_map(&vars(&[("REWRITER_LLM_OUTAGE_MAX", bad)])).unwrap_err();
-            assert!(
-                err.to_string().starts_with("REWRITER_LLM_OUTAGE_MAX"),
-                "{err}"
-            );
-        }
-    }
-
-    #[test]
-    fn bad_values_name_their_variable() {
-        let err = Settings::from_map(&vars(&[("REWRITER_CONCURRENCY", "many")])).unwrap_err();
-        assert!(err.to_string().starts_with("REWRITER_CONCURRENCY"));
-        let err = Settings::from_map(&vars(&[("REWRITER_PROMPT_VERSION", "v0")])).unwrap_err();
-        assert!(err.to_string().starts_with("REWRITER_PROMPT_VERSION"));
-    }
-
-    #[test]
-    fn secrets_do_not_show_in_debug_output() {
-        let s = Settings::from_map(&vars(&[
-            ("OPENAI_API_KEY", "sk-canary-123"),
-            ("AMQP_URL", "amqp://bob:hunter2@host:5672/%2f"),
-        ]))
-        .unwrap();
-        let debug = format!("{s:?}");
-        assert!(!debug.contains("sk-canary-123"));
-        assert!(!debug.contains("hunter2"));
-        assert_eq!(safe_amqp_url(&s), "amqp://bob:***@host:5672/%2f");
-    }
-
-    #[test]
-    fn a_config_file_adds_settings_and_the_environment_wins() {
-        let dir = tempfile::tempdir().unwrap();
-        let file = dir.path().join("rewriter.toml");
-        std::fs::write(&file, "REWRITER_QUEUE = \"from.file\"\nrewriter_concurrency = 3\nREWRITER_OUT = \"/srv/out\"\n").unwrap();
-        let path = file.display().to_string();
-        let s = Settings::layered(vars(&[
-            ("REWRITER_CONFIG", &path),
-            ("REWRITER_OUT", "/env/out"),
-        ]))
-        .unwrap();
-        assert_eq!(s.queue, "from.file");
-        assert_eq!(s.concurrency, 3);
-        assert_eq!(s.out_dir, PathBuf::from("/env/out"));
-        std::fs::write(&file, "REWRITER_QUEUEE = \"typo\"\n").unwrap();
-        let err = Settings::layered(vars(&[("REWRITER_CONFIG", &path)])).unwrap_err();
-        assert!(
-            err.to_string()
-                .contains("unknown setting \"REWRITER_QUEUEE\""),
-            "{err}"
-        );
-    }
-
-    #[test]
-    fn safe_url_keeps_urls_without_passwords() {
-        assert_eq!(
-            safe_url("http://127.0.0.1:8080/v1"),
-            "http://127.0.0.1:8080/v1"
-        );
-        assert_eq!(safe_url("amqp://u:p@h"), "amqp://u:***@h");
-        assert_eq!(safe_url("garbage"), "***");
-    }
-}
+mod tests;

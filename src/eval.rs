@@ -536,20 +536,8 @@ async fn run_one(
         Ok(Outcome::AlreadyWritten { .. }) => (None, None, None),
         Err(e) if e.disposition() == Disposition::DeadLetter => {
             let failed = ArticleResult {
-                id: id.to_string(),
-                version: version.get(),
-                status: Status::Failed,
                 reason: Some(e.to_string()),
-                from_archive: false,
-                flags: Vec::new(),
-                unsupported_claims: Vec::new(),
-                model: String::new(),
-                prompt_tokens: 0,
-                completion_tokens: 0,
-                cost_usd: None,
-                reasks: None,
-                llm_ms: None,
-                section_chars: Vec::new(),
+                ..ArticleResult::new(id.to_string(), version.get(), Status::Failed, false)
             };
             return keep(scratch, id, version, failed).await;
         }
@@ -604,25 +592,16 @@ fn measured(
     from_archive: bool,
 ) -> ArticleResult {
     let report = audit(text);
+    let status = if report.draft {
+        Status::Draft
+    } else {
+        Status::Valid
+    };
     let mut result = ArticleResult {
-        id: id.to_string(),
-        version: version.get(),
-        status: if report.draft {
-            Status::Draft
-        } else {
-            Status::Valid
-        },
-        reason: None,
-        from_archive,
         flags: report.flags,
         unsupported_claims: report.unsupported_claims,
-        model: String::new(),
-        prompt_tokens: 0,
-        completion_tokens: 0,
-        cost_usd: None,
-        reasks: None,
-        llm_ms: None,
         section_chars: report.sections.iter().map(|s| s.chars as u64).collect(),
+        ..ArticleResult::new(id.to_string(), version.get(), status, from_archive)
     };
     match parse_frontmatter(text) {
         Ok(fm) => {

@@ -6,7 +6,7 @@
 //! this module owns the whole policy:
 //!
 //! * **transient** failures (429, 408, 409, 5xx, timeouts, dropped connections, garbled
-//!   bodies) are retried with exponential backoff and full jitter, honouring `Retry-After`, up
+//!   bodies) are retried with exponential backoff and jitter, honouring `Retry-After`, up
 //!   to `max_attempts` per model and never past the job's deadline; then the next fallback
 //!   model is tried. A 429 also pauses every task of this client (a shared gate), so the
 //!   worker as a whole slows down instead of hammering the provider;
@@ -30,9 +30,18 @@
 //! Every request first takes its turn from the [`pacer`] (requests and tokens per minute,
 //! configured and announced by the provider's `x-ratelimit-*` headers), and is counted and
 //! timed in [`Metrics`].
+//!
+//! This file owns the asks of one call (re-asks naming the problems, fallback models, a
+//! smaller `max_tokens` when the context is exceeded) and the judging of each answer. Under it:
+//! `retry` (one answer from one model: the retry loop and its backoff), `transport` (the HTTP
+//! exchange and the sorting of its failures), `wire` (the request and response bodies),
+//! [`circuit`] (whether the server answers at all) and [`pacer`] (whose turn it is to send).
 
 pub mod circuit;
 pub mod pacer;
+mod retry;
+mod transport;
+mod wire;
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -40,22 +49,18 @@ use std::time::{Duration, Instant};
 
 use async_openai::Client;
 use async_openai::config::OpenAIConfig;
-use async_openai::error::OpenAIError;
-use async_openai::middleware::HttpRequestFactory;
 use secrecy::ExposeSecret;
-use serde::{Deserialize, Serialize};
 use serde_json::Value;
-use serde_json::value::RawValue;
 
 use crate::config::{LlmSettings, safe_url};
-use crate::metrics::{Metrics, RequestResult};
+use crate::metrics::Metrics;
 use crate::prompts::{PromptSet, RenderedCall};
 use crate::review::Verdict;
 use circuit::{Circuit, Probe, Prober};
-use pacer::{Pacer, RateLimitHeaders};
-
-/// How much of a failing body or a rejected answer is kept for messages.
-const SNIPPET_CHARS: usize = 300;
+use pacer::Pacer;
+use retry::SendError;
+use transport::{room_for_completion, snippet};
+use wire::{ChatRequest, Reply};
 
 /// Tries a model gets for one call when its requests time out while the server answers
 /// others: a prompt the model cannot finish in time will not finish on the tenth try either.
@@ -143,46 +148,6 @@ pub struct Answer {
     pub asks: u32,
 }
 
-/// A failed HTTP exchange, as the transport reports it to the retry loop.
-#[derive(Debug, thiserror::Error)]
-#[error("HTTP {status}: {body}")]
-struct HttpFailure {
-    status: u16,
-    retry_after: Option<Duration>,
-    body: String,
-}
-
-enum Failure {
-    /// The server did not serve the request, for reasons that say nothing about the request:
-    /// refused, unreachable, dropped, 5xx, 429, 408.
-    Dependency {
-        reason: String,
-        retry_after: Option<Duration>,
-        rate_limited: bool,
-    },
-    /// No answer within the request timeout: the server's failure or the request's.
-    TimedOut,
-    /// The server answered, but not with a chat completion.
-    Garbled(String),
-    Rejected {
-        reason: String,
-        too_long: bool,
-    },
-    Fatal {
-        status: u16,
-        reason: String,
-    },
-}
-
-/// How [`LlmClient::send_with_retries`] failed.
-enum SendError {
-    Llm(LlmError),
-    /// Every attempt failed on the dependency and the server answered nobody meanwhile.
-    Silent {
-        last: String,
-    },
-}
-
 /// The client: one HTTP connection pool, shared by every task of the process.
 #[derive(Clone)]
 pub struct LlmClient {
@@ -227,37 +192,7 @@ impl LlmClient {
             ),
             Arc::clone(&metrics),
         );
-        let observer = pacer.clone();
-        let transport = tower::service_fn(move |factory: HttpRequestFactory| {
-            let http = http.clone();
-            let pacer = observer.clone();
-            async move {
-                let request = factory.build().await?;
-                let response = http.execute(request).await.map_err(OpenAIError::Reqwest)?;
-                let announced = RateLimitHeaders::from_headers(response.headers());
-                if !announced.is_empty() {
-                    pacer.observe(Instant::now(), &announced);
-                }
-                let status = response.status();
-                if status.is_success() {
-                    return Ok(response);
-                }
-                let retry_after = response
-                    .headers()
-                    .get(reqwest::header::RETRY_AFTER)
-                    .and_then(|v| v.to_str().ok())
-                    .and_then(|v| v.trim().parse::<f64>().ok())
-                    .filter(|s| s.is_finite() && *s >= 0.0)
-                    .map(Duration::from_secs_f64);
-                let body = response.text().await.unwrap_or_default();
-                Err(OpenAIError::Boxed(Box::new(HttpFailure {
-                    status: status.as_u16(),
-                    retry_after,
-                    body: snippet(&error_message(&body)),
-                })))
-            }
-        });
-        let client = Client::with_config(config).with_http_service(transport);
+        let client = transport::client(config, http, &pacer);
         Ok(Self {
             client,
             settings: settings.clone(),
@@ -444,250 +379,6 @@ impl LlmClient {
             }),
         }
     }
-
-    /// One answer from `model`, retrying transient failures. Adds the requests sent to
-    /// `requests` and the time spent on them, their backoff and pacing to `waiting`.
-    async fn send_with_retries(
-        &self,
-        request: &ChatRequest<'_>,
-        call: &RenderedCall,
-        deadline: Instant,
-        requests: &mut u32,
-        waiting: &mut Duration,
-    ) -> Result<Reply, SendError> {
-        let model = request.model;
-        let prompt_chars: usize = request.messages.iter().map(|m| m.content.len()).sum();
-        let estimate = pacer::estimate_tokens(prompt_chars, request.max_completion_tokens);
-        let mut attempt = 0;
-        let mut timeouts = 0;
-        loop {
-            if self.circuit.is_open() {
-                return Err(SendError::Llm(self.unavailable(call)));
-            }
-            attempt += 1;
-            let permit = self.pacer.acquire(estimate).await;
-            if !permit.waited.is_zero() {
-                self.metrics.paced(permit.waited);
-                *waiting += permit.waited;
-            }
-            *requests += 1;
-            // Whether the server answered anyone while this request failed tells an outage
-            // (nobody) from this request's trouble.
-            let answers_at_send = self.circuit.answers();
-            let started = Instant::now();
-            let result = self
-                .client
-                .chat()
-                .create_byot::<_, WireResponse>(request)
-                .await;
-            let took = started.elapsed();
-            *waiting += took;
-            let failure = match result {
-                Ok(wire) => match wire.into_reply() {
-                    Ok(reply) => {
-                        self.circuit.completed();
-                        self.metrics.llm_request(RequestResult::Ok, took);
-                        // Providers count the estimate when they admit a request
-                        // (OpenAI: max_tokens and the prompt's length), so usage below it is
-                        // not refunded; usage above it is.
-                        let used = reply.usage.prompt_tokens + reply.usage.completion_tokens;
-                        self.pacer
-                            .settle(&permit, used.max(permit.estimated_tokens));
-                        tracing::debug!(call = %call.spec.name, model, attempt, elapsed_ms = took.as_millis() as u64, "LLM answered");
-                        return Ok(reply);
-                    }
-                    Err(reason) => Failure::Garbled(reason),
-                },
-                Err(e) => classify(e),
-            };
-            self.metrics.llm_request(
-                match &failure {
-                    Failure::Dependency {
-                        rate_limited: true, ..
-                    } => RequestResult::RateLimited,
-                    Failure::Dependency { .. } | Failure::TimedOut | Failure::Garbled(_) => {
-                        RequestResult::Failed
-                    }
-                    Failure::Rejected { .. } | Failure::Fatal { .. } => RequestResult::Refused,
-                },
-                took,
-            );
-            let exhausted = |attempts: u32, last: String| {
-                SendError::Llm(LlmError::Exhausted {
-                    call: call.spec.name.clone(),
-                    attempts,
-                    last,
-                })
-            };
-            // (reason, Retry-After, whether the dependency failed)
-            let (reason, retry_after, dependency) = match failure {
-                Failure::Fatal { status, reason } => {
-                    return Err(SendError::Llm(LlmError::Fatal {
-                        base_url: safe_url(&self.settings.base_url),
-                        status,
-                        reason,
-                    }));
-                }
-                Failure::Rejected { reason, too_long } => {
-                    self.circuit.answered();
-                    return Err(SendError::Llm(LlmError::Rejected {
-                        call: call.spec.name.clone(),
-                        reason,
-                        too_long,
-                    }));
-                }
-                Failure::Garbled(reason) => {
-                    self.circuit.answered();
-                    (reason, None, false)
-                }
-                Failure::TimedOut => {
-                    let answering = self.circuit.answered_since(answers_at_send)
-                        || matches!(self.circuit.probe().await, Probe::Answered { .. });
-                    let secs = self.settings.request_timeout.as_secs();
-                    if answering {
-                        timeouts += 1;
-                        let reason = format!(
-                            "no answer within {secs}s, try {timeouts} of {TIMEOUTS_WHILE_ANSWERING}, while the server answered others"
-                        );
-                        if timeouts >= TIMEOUTS_WHILE_ANSWERING {
-                            tracing::warn!(call = %call.spec.name, model, attempt, %reason, "LLM call failed");
-                            return Err(exhausted(attempt, reason));
-                        }
-                        (reason, None, false)
-                    } else {
-                        (
-                            format!("no answer within {secs}s, nor to a probe"),
-                            None,
-                            true,
-                        )
-                    }
-                }
-                Failure::Dependency {
-                    reason,
-                    retry_after,
-                    ..
-                } => (reason, retry_after, true),
-            };
-            if dependency && self.circuit.failed(&reason) {
-                tracing::debug!(call = %call.spec.name, model, attempt, %reason, "LLM call failed; the circuit is open");
-                return Err(SendError::Llm(self.unavailable(call)));
-            }
-            let delay = self.backoff(attempt, retry_after);
-            if retry_after.is_some() {
-                // Every task holds back, not just this one: the limit is the provider's.
-                self.pacer.hold_until(Instant::now() + delay);
-            }
-            let out_of_time = Instant::now() + delay >= deadline;
-            tracing::warn!(call = %call.spec.name, model, attempt, retry_in_ms = delay.as_millis() as u64, %reason, "LLM call failed");
-            if attempt >= self.settings.max_attempts || out_of_time {
-                // Since the last attempt was sent, not the first: requests in flight when an
-                // outage begins are still answered after this call's first failure.
-                if dependency && !self.circuit.answered_since(answers_at_send) {
-                    return Err(SendError::Silent { last: reason });
-                }
-                return Err(exhausted(attempt, reason));
-            }
-            // Woken early when the circuit opens meanwhile: the loop then stops at its top.
-            tokio::select! {
-                () = tokio::time::sleep(delay) => {}
-                () = self.circuit.opened() => {}
-            }
-            *waiting += delay;
-        }
-    }
-
-    /// Exponential backoff with full jitter, at least `Retry-After`, capped.
-    fn backoff(&self, attempt: u32, retry_after: Option<Duration>) -> Duration {
-        let cap = self.settings.max_backoff;
-        let exp = Duration::from_millis(250)
-            .saturating_mul(1u32 << attempt.saturating_sub(1).min(16))
-            .min(cap);
-        let jittered = exp.mul_f64(0.5 + fastrand::f64() * 0.5);
-        match retry_after {
-            Some(ra) => ra.min(cap).max(jittered),
-            None => jittered,
-        }
-    }
-}
-
-/// A chat-completions request as it goes on the wire: the body async-openai's
-/// `CreateChatCompletionRequest` would serialize for our calls (a unit test holds the two
-/// equal), but borrowed from the call, and with the response format serialized once per prompt
-/// set instead of its schema cloned and serialized for every request.
-#[derive(Debug, Serialize)]
-struct ChatRequest<'a> {
-    model: &'a str,
-    messages: [ChatMessage<'a>; 2],
-    temperature: f32,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    top_p: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    frequency_penalty: Option<f32>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    presence_penalty: Option<f32>,
-    /// Deprecated by OpenAI but honoured by llama.cpp, vLLM and Ollama.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    seed: Option<i64>,
-    max_completion_tokens: u32,
-    response_format: &'a RawValue,
-}
-
-#[derive(Debug, Serialize)]
-struct ChatMessage<'a> {
-    role: &'static str,
-    content: Content<'a>,
-}
-
-/// A message's text, or the same already in JSON form (the system message, escaped once per
-/// prompt set and language instead of once per request).
-#[derive(Debug, Serialize)]
-#[serde(untagged)]
-enum Content<'a> {
-    Text(&'a str),
-    Json(&'a RawValue),
-}
-
-impl Content<'_> {
-    /// About the text's length in bytes (a JSON form counts its quotes and escapes too), for
-    /// estimating tokens.
-    fn len(&self) -> usize {
-        match self {
-            Self::Text(text) => text.len(),
-            Self::Json(json) => json.get().len(),
-        }
-    }
-}
-
-impl<'a> ChatRequest<'a> {
-    fn new(
-        set: &'a PromptSet,
-        call: &'a RenderedCall,
-        model: &'a str,
-        user: &'a str,
-        max_tokens: u32,
-    ) -> Self {
-        let s = &set.sampling;
-        Self {
-            model,
-            messages: [
-                ChatMessage {
-                    role: "system",
-                    content: Content::Json(&call.system.json),
-                },
-                ChatMessage {
-                    role: "user",
-                    content: Content::Text(user),
-                },
-            ],
-            temperature: s.temperature,
-            top_p: s.top_p,
-            frequency_penalty: s.frequency_penalty,
-            presence_penalty: s.presence_penalty,
-            seed: s.seed,
-            max_completion_tokens: max_tokens,
-            response_format: &call.spec.response_format,
-        }
-    }
 }
 
 /// Parses and judges one reply; `None` problems means a clean answer.
@@ -745,281 +436,9 @@ fn parse_json_object(content: &str) -> Option<Value> {
     }
 }
 
-fn classify(error: OpenAIError) -> Failure {
-    match error {
-        OpenAIError::Boxed(boxed) => match boxed.downcast::<HttpFailure>() {
-            Ok(http) => {
-                let reason = format!("HTTP {}: {}", http.status, http.body);
-                match http.status {
-                    401 | 403 | 404 => Failure::Fatal {
-                        status: http.status,
-                        reason: http.body,
-                    },
-                    // Before the status: llama.cpp says it with a 500.
-                    _ if exceeds_context(&http.body) => Failure::Rejected {
-                        reason,
-                        too_long: true,
-                    },
-                    408 | 409 | 425 | 429 | 500..=599 => Failure::Dependency {
-                        reason,
-                        retry_after: http.retry_after,
-                        rate_limited: http.status == 429,
-                    },
-                    _ => Failure::Rejected {
-                        reason,
-                        too_long: false,
-                    },
-                }
-            }
-            Err(other) => Failure::Dependency {
-                reason: other.to_string(),
-                retry_after: None,
-                rate_limited: false,
-            },
-        },
-        OpenAIError::Reqwest(e) if e.is_timeout() => Failure::TimedOut,
-        OpenAIError::Reqwest(e) => Failure::Dependency {
-            reason: if e.is_connect() {
-                format!("could not connect: {}", error_chain(&e))
-            } else {
-                format!("the connection failed: {}", error_chain(&e))
-            },
-            retry_after: None,
-            rate_limited: false,
-        },
-        OpenAIError::JSONDeserialize(e, _) => {
-            Failure::Garbled(format!("the response is not a chat completion: {e}"))
-        }
-        other => Failure::Dependency {
-            reason: other.to_string(),
-            retry_after: None,
-            rate_limited: false,
-        },
-    }
-}
-
-/// Whether an error message says the request does not fit the model's context, in the words
-/// of OpenAI ("maximum context length", code `context_length_exceeded`), vLLM (the same),
-/// llama.cpp ("exceeds the available context size", "Context size has been exceeded") or
-/// Ollama ("exceeds the context length", "prompt too long").
-fn exceeds_context(message: &str) -> bool {
-    let m = message.to_lowercase();
-    let about_context = ["context length", "context size", "context window", "n_ctx"]
-        .iter()
-        .any(|w| m.contains(w));
-    m.contains("context_length_exceeded")
-        || m.contains("prompt too long")
-        || m.contains("prompt is too long")
-        || (about_context && (m.contains("exceed") || m.contains("maximum")))
-}
-
-/// How many tokens an answer has room for, when the error says so: OpenAI's and vLLM's
-/// "maximum context length is N tokens … (M in the messages, …)" or "… your request has M
-/// input tokens".
-fn room_for_completion(message: &str) -> Option<u32> {
-    let number_after = |text: &str, marker: &str| -> Option<u32> {
-        let rest = &text[text.find(marker)? + marker.len()..];
-        let digits: String = rest
-            .trim_start()
-            .chars()
-            .take_while(char::is_ascii_digit)
-            .collect();
-        digits.parse().ok()
-    };
-    let number_before = |text: &str, marker: &str| -> Option<u32> {
-        let head = &text[..text.find(marker)?];
-        let digits: String = head
-            .trim_end()
-            .chars()
-            .rev()
-            .take_while(char::is_ascii_digit)
-            .collect::<Vec<_>>()
-            .into_iter()
-            .rev()
-            .collect();
-        digits.parse().ok()
-    };
-    let context = number_after(message, "maximum context length is")?;
-    let prompt = number_before(message, " in the messages")
-        .or_else(|| number_after(message, "your request has"))?;
-    context.checked_sub(prompt).filter(|room| *room > 0)
-}
-
-fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut out = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        out.push_str(": ");
-        out.push_str(&s.to_string());
-        source = s.source();
-    }
-    out
-}
-
-/// OpenAI's `{"error": {"message": …}}`, or the body as it is.
-fn error_message(body: &str) -> String {
-    serde_json::from_str::<Value>(body)
-        .ok()
-        .and_then(|v| {
-            v.pointer("/error/message")
-                .or_else(|| v.get("error"))
-                .or_else(|| v.get("message"))
-                .and_then(Value::as_str)
-                .map(str::to_owned)
-        })
-        .unwrap_or_else(|| body.trim().to_owned())
-}
-
-fn snippet(s: &str) -> String {
-    cut_chars(s, SNIPPET_CHARS)
-}
-
-fn cut_chars(s: &str, max: usize) -> String {
-    match s.char_indices().nth(max) {
-        Some((i, _)) => format!("{}…", &s[..i]),
-        None => s.to_owned(),
-    }
-}
-
-/// One usable HTTP answer (not yet judged).
-struct Reply {
-    content: String,
-    finish_reason: Option<String>,
-    usage: Usage,
-}
-
-/// The parts of a chat completion we read; everything else is ignored.
-#[derive(Debug, Deserialize)]
-struct WireResponse {
-    #[serde(default)]
-    choices: Vec<WireChoice>,
-    #[serde(default)]
-    usage: Option<WireUsage>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireChoice {
-    #[serde(default)]
-    message: Option<WireMessage>,
-    #[serde(default)]
-    finish_reason: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireMessage {
-    #[serde(default)]
-    content: Option<String>,
-    #[serde(default)]
-    refusal: Option<String>,
-}
-
-#[derive(Debug, Deserialize)]
-struct WireUsage {
-    #[serde(default)]
-    prompt_tokens: Option<u64>,
-    #[serde(default)]
-    completion_tokens: Option<u64>,
-}
-
-impl WireResponse {
-    fn into_reply(self) -> Result<Reply, String> {
-        let usage = self
-            .usage
-            .map(|u| Usage {
-                prompt_tokens: u.prompt_tokens.unwrap_or(0),
-                completion_tokens: u.completion_tokens.unwrap_or(0),
-            })
-            .unwrap_or_default();
-        let choice = self
-            .choices
-            .into_iter()
-            .next()
-            .ok_or("the response has no choices")?;
-        let message = choice.message.ok_or("the response has no message")?;
-        let content = match (message.content, message.refusal) {
-            (Some(c), _) => c,
-            (None, Some(refusal)) => format!("(refused) {refusal}"),
-            (None, None) => String::new(),
-        };
-        Ok(Reply {
-            content,
-            finish_reason: choice.finish_reason,
-            usage,
-        })
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Every shipped prompt set and call, with a sampling that sets every optional field.
-    #[allow(deprecated)] // `seed`: deprecated by OpenAI, honoured by local servers.
-    #[test]
-    fn requests_are_what_async_openais_typed_request_would_send() {
-        use async_openai::types::chat::{
-            ChatCompletionRequestSystemMessage, ChatCompletionRequestUserMessage,
-            CreateChatCompletionRequest, ResponseFormat, ResponseFormatJsonSchema,
-        };
-        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("prompts");
-        let library = crate::prompts::PromptLibrary::load(&root, None).unwrap();
-        let headline = crate::prompts::sample_headline();
-        for version in library.versions() {
-            let mut set =
-                crate::prompts::PromptSet::load(&root.join(version.dir_name()), version).unwrap();
-            for sampling in [
-                set.sampling.clone(),
-                crate::prompts::Sampling {
-                    temperature: 0.25,
-                    top_p: Some(0.5),
-                    frequency_penalty: Some(0.125),
-                    presence_penalty: Some(-0.5),
-                    seed: Some(42),
-                },
-            ] {
-                set.sampling = sampling;
-                for call in set.render(&headline).unwrap() {
-                    let ours = ChatRequest::new(
-                        &set,
-                        &call,
-                        "model-a",
-                        "re-ask: \"quoted\" ✓",
-                        call.spec.max_tokens,
-                    );
-                    let s = &set.sampling;
-                    let typed = CreateChatCompletionRequest {
-                        model: "model-a".into(),
-                        messages: vec![
-                            ChatCompletionRequestSystemMessage::from(call.system.text.clone())
-                                .into(),
-                            ChatCompletionRequestUserMessage::from("re-ask: \"quoted\" ✓").into(),
-                        ],
-                        temperature: Some(s.temperature),
-                        top_p: s.top_p,
-                        frequency_penalty: s.frequency_penalty,
-                        presence_penalty: s.presence_penalty,
-                        seed: s.seed,
-                        max_completion_tokens: Some(call.spec.max_tokens),
-                        response_format: Some(ResponseFormat::JsonSchema {
-                            json_schema: ResponseFormatJsonSchema {
-                                description: None,
-                                name: call.spec.name.clone(),
-                                schema: call.spec.schema.clone(),
-                                strict: Some(true),
-                            },
-                        }),
-                        ..Default::default()
-                    };
-                    assert_eq!(
-                        serde_json::to_value(&ours).unwrap(),
-                        serde_json::to_value(&typed).unwrap(),
-                        "{version} {}",
-                        call.spec.name
-                    );
-                }
-            }
-        }
-    }
 
     #[test]
     fn fenced_json_is_accepted_and_prose_is_not() {
@@ -1028,86 +447,5 @@ mod tests {
         assert!(parse_json_object("Sure! Here it is").is_none());
         assert!(parse_json_object("[1, 2]").is_none());
         assert!(parse_json_object("{\"a\": ").is_none());
-    }
-
-    #[test]
-    fn error_bodies_yield_their_message_whatever_their_shape() {
-        assert_eq!(
-            error_message(r#"{"error":{"message":"Rate limit reached","type":"requests"}}"#),
-            "Rate limit reached"
-        );
-        assert_eq!(
-            error_message(r#"{"error":"model not loaded"}"#),
-            "model not loaded"
-        );
-        assert_eq!(error_message("Too Many Requests\n"), "Too Many Requests");
-    }
-
-    #[test]
-    fn context_overflows_are_recognised_in_every_servers_words() {
-        for message in [
-            "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (4000 in the messages, 1000 in the completion). Please reduce the length of the messages or completion.",
-            "request (3559 tokens) exceeds the available context size (2048 tokens), try increasing it",
-            "Context size has been exceeded.",
-            "the input length exceeds the context length",
-            "prompt too long; exceeded max context length by 12 tokens",
-            "Error code: context_length_exceeded",
-        ] {
-            assert!(exceeds_context(message), "{message}");
-        }
-        for message in [
-            "The server had an error",
-            "Rate limit reached",
-            "model not loaded",
-            "Invalid schema for response_format",
-        ] {
-            assert!(!exceeds_context(message), "{message}");
-        }
-    }
-
-    #[test]
-    fn the_room_left_for_an_answer_is_read_from_the_error_when_it_is_given() {
-        assert_eq!(
-            room_for_completion(
-                "This model's maximum context length is 4096 tokens. However, you requested 5000 tokens (3500 in the messages, 1500 in the completion)."
-            ),
-            Some(596)
-        );
-        assert_eq!(
-            room_for_completion(
-                "'max_tokens' or 'max_completion_tokens' is too large: 1000. This model's maximum context length is 2048 tokens and your request has 1500 input tokens (1000 > 2048 - 1500)."
-            ),
-            Some(548)
-        );
-        assert_eq!(
-            room_for_completion(
-                "request (3559 tokens) exceeds the available context size (2048 tokens)"
-            ),
-            None
-        );
-        assert_eq!(
-            room_for_completion(
-                "maximum context length is 100 tokens. However, you requested 300 tokens (200 in the messages, 100 in the completion)"
-            ),
-            None
-        );
-    }
-
-    #[test]
-    fn cutting_text_never_splits_a_character() {
-        assert_eq!(cut_chars("äöü🧊x", 4), "äöü🧊…");
-        assert_eq!(cut_chars("short", 10), "short");
-    }
-
-    #[test]
-    fn replies_without_optional_fields_still_read() {
-        let wire: WireResponse =
-            serde_json::from_str(r#"{"choices":[{"message":{"content":"{}"}}],"timings":{}}"#)
-                .unwrap();
-        let reply = wire.into_reply().unwrap();
-        assert_eq!(reply.content, "{}");
-        assert_eq!(reply.usage, Usage::default());
-        let empty: WireResponse = serde_json::from_str("{}").unwrap();
-        assert!(empty.into_reply().is_err());
     }
 }

@@ -11,6 +11,10 @@
 //!     ─→ store: sources/, versions/, articles/, each atomically ─→ Written
 //! ```
 //!
+//! [`Pipeline::rewrite`] reads as this diagram; beside it, named: the early existence check
+//! (a speed trick), the faithfulness policy ([`crate::config::Faithfulness`]) and the
+//! bookkeeping of an article's tokens, cost, models and flags.
+//!
 //! `REWRITER_CONCURRENCY` bounds the jobs between "an LLM slot" and "the slot is freed": the
 //! work that spends LLM time. A job waiting for its files to be flushed holds no slot, so a
 //! slow disk does not idle the LLM (the worker takes more deliveries than it has slots).
@@ -28,10 +32,10 @@ use tokio::sync::Semaphore;
 use crate::article::{Article, ArticleError, Draft, Provenance};
 use crate::config::{Faithfulness, Settings};
 use crate::cost::PriceTable;
-use crate::job::{InvalidJob, Job, PromptVersion};
-use crate::llm::{LlmClient, LlmError, Usage};
+use crate::job::{Headline, InvalidJob, Job, PromptVersion};
+use crate::llm::{Answer, LlmClient, LlmError, Usage};
 use crate::metrics::Metrics;
-use crate::prompts::{PromptError, PromptLibrary};
+use crate::prompts::{PromptError, PromptLibrary, PromptSet, RenderedCall};
 use crate::review::{self, facts::Facts};
 use crate::store::{ContentStore, Created, StoreError};
 
@@ -138,14 +142,13 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// Loads the prompt sets, opens the store and builds the LLM client, all counted in a new
-    /// [`Metrics`]; at most `settings.concurrency` jobs at the LLM at once.
-    pub async fn build(settings: &Settings) -> Result<Self, JobError> {
+    /// Loads the prompt sets, opens the store and builds the LLM client, all counted in the
+    /// caller's `metrics`; at most `settings.concurrency` jobs at the LLM at once.
+    pub async fn build(settings: &Settings, metrics: Arc<Metrics>) -> Result<Self, JobError> {
         let prompts = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)?;
         let store = ContentStore::open(&settings.out_dir)
             .await
             .map_err(JobError::Archive)?;
-        let metrics = Arc::new(Metrics::new());
         let llm = LlmClient::new(&settings.llm, Arc::clone(&metrics))?;
         Ok(Self {
             prompts: Arc::new(prompts),
@@ -165,10 +168,6 @@ impl Pipeline {
         self.llm_slots.close();
     }
 
-    pub fn metrics(&self) -> &Arc<Metrics> {
-        &self.metrics
-    }
-
     /// The LLM client, for its circuit breaker and start check.
     pub fn llm(&self) -> &LlmClient {
         &self.llm
@@ -178,37 +177,30 @@ impl Pipeline {
         &self.prompts
     }
 
+    /// The prompt versions this pipeline rewrites with, for `/readyz`.
+    pub fn describe_prompts(&self) -> String {
+        self.prompts.describe()
+    }
+
     pub fn store(&self) -> &ContentStore {
         &self.store
     }
 
-    /// Rewrites one headline into one article version.
+    /// Rewrites one headline into one article version: the module's diagram, step by step.
     #[tracing::instrument(name = "job", skip_all, fields(external_id = %job.id(), prompt_version = tracing::field::Empty))]
     pub async fn rewrite(&self, job: &Job) -> Result<Outcome, JobError> {
-        let version = job.prompt_version.unwrap_or(self.prompts.current());
+        let version = self.prompts.version_for(job.prompt_version);
         tracing::Span::current().record("prompt_version", version.get());
         let set = self.prompts.get(version)?;
-        let id = job.id();
-        // Asked now, answered below: the headline's facts and prompts are prepared while the
-        // blocking pool looks at the disk, so that the task seldom sleeps for the answer (one
-        // wake-up fewer per job, bench/README.md). A job whose version exists wastes them.
-        let on_disk = (!job.force).then(|| self.store.has_version(id, version));
         let headline = &job.headline;
-        // Only the faithfulness checks read the headline's facts.
-        let facts = (self.faithfulness != Faithfulness::Off).then(|| Facts::of_headline(headline));
+
+        let on_disk = start_early_existence_check(&self.store, job, version);
+        let policy = FaithfulnessPolicy::new(self.faithfulness, headline);
         let prepared = set
             .language(&headline.lang)
             .and_then(|headings| Ok((headings, set.render(headline)?)));
-        if let Some(on_disk) = on_disk
-            && on_disk.await?
-        {
-            let source = headline.to_source_json();
-            if self.store.ensure_complete(id, version, source).await? {
-                tracing::info!(
-                    "completed the files of an existing version left incomplete by a crash"
-                );
-            }
-            return Ok(Outcome::AlreadyWritten { version });
+        if on_disk.await? {
+            return self.already_written(job, version).await;
         }
         let (headings, calls) = prepared?;
 
@@ -218,119 +210,261 @@ impl Pipeline {
             .acquire()
             .await
             .map_err(|_| JobError::Stopping)?;
-        let deadline = Instant::now() + JOB_BUDGET;
-        let mut fields = Map::new();
-        let mut usage = Usage::default();
-        let mut requests = 0;
-        let mut reasks = 0;
         // Waiting for the slot is waiting for the LLM, like pacing.
-        let mut llm_time = waiting.elapsed();
-        // Each call's tokens at its answering model's price; one unpriced model leaves the
-        // article unpriced rather than under-counted.
-        let mut cost_usd = Some(0.0);
-        let mut models: Vec<String> = Vec::new();
-        let mut flags: Vec<String> = Vec::new();
-        let mut claims: Vec<String> = Vec::new();
-        for call in &calls {
+        let tally = self
+            .ask(set, &calls, headline, &policy, waiting.elapsed())
+            .await?;
+        let written = tally.outcome(version);
+        let (draft, provenance) = tally.finish()?;
+        let article =
+            Article::assemble(headline, &draft, headings, version, provenance, Utc::now());
+        let markdown = article.to_markdown()?;
+        drop(slot);
+
+        self.write_article(job, version, markdown, written).await
+    }
+
+    /// llm → review: one answer per call, within the job's budget, each checked against its
+    /// schema and the article rules, judged by the faithfulness policy, and tallied.
+    async fn ask(
+        &self,
+        set: &PromptSet,
+        calls: &[RenderedCall],
+        headline: &Headline,
+        policy: &FaithfulnessPolicy,
+        waited_for_slot: Duration,
+    ) -> Result<Tally, JobError> {
+        let deadline = Instant::now() + JOB_BUDGET;
+        let mut tally = Tally::new(waited_for_slot);
+        for call in calls {
             let rules = review::Review {
                 headline,
                 prompt: &call.spec.wording,
-                faithfulness: facts
-                    .as_ref()
-                    .filter(|_| self.faithfulness == Faithfulness::Retry),
+                faithfulness: policy.facts_for_reasks(),
                 bounds: set.bounds,
             };
             let answer = self
                 .llm
                 .complete(set, call, deadline, |value| review::check(value, &rules))
                 .await?;
-            // `retry` named the claims in the re-asks and its flaws already (so a clean answer
-            // has none); `flag` judges the accepted answer only now, so its claims cost no
-            // extra request.
-            let judged = match self.faithfulness {
-                Faithfulness::Off => false,
-                Faithfulness::Retry => !answer.flaws.is_empty(),
-                Faithfulness::Flag => true,
-            };
-            if let Some(facts) = facts.as_ref().filter(|_| judged) {
-                let (unsupported, flaws) =
-                    review::unsupported_and_flaws(&answer.value, headline, facts);
-                if self.faithfulness == Faithfulness::Flag {
-                    flags.extend(flaws);
-                }
-                for claim in unsupported {
-                    if !claims.contains(&claim) {
-                        claims.push(claim);
-                    }
-                }
-            }
-            usage += answer.usage;
-            requests += answer.requests;
-            reasks += answer.asks.saturating_sub(1);
-            llm_time += answer.waiting;
-            cost_usd = cost_usd
-                .zip(self.prices.cost(
-                    &answer.model,
-                    answer.usage.prompt_tokens,
-                    answer.usage.completion_tokens,
-                ))
-                .map(|(sum, call)| sum + call);
-            if !models.contains(&answer.model) {
-                models.push(answer.model);
-            }
-            flags.extend(answer.flaws);
-            if let Value::Object(part) = answer.value {
-                fields.extend(part);
-            }
+            policy.judge(&answer, headline, &mut tally);
+            tally.add(answer, &self.prices);
         }
-        // Every key was checked against the schemas, which the prompt set's loader matched
-        // with the draft's fields; a failure here is a prompt-set bug, reported as such.
-        let draft: Draft = serde_json::from_value(Value::Object(fields))
-            .map_err(|e| JobError::Answers(e.to_string()))?;
-        let provenance = Provenance {
-            model: models.join(", "),
-            prompt_tokens: usage.prompt_tokens,
-            completion_tokens: usage.completion_tokens,
-            cost_usd,
-            flags,
-            unsupported_claims: claims,
-        };
-        let draft_flag = !provenance.flags.is_empty();
-        let article =
-            Article::assemble(headline, &draft, headings, version, provenance, Utc::now());
-        let markdown = article.to_markdown()?;
-        drop(slot);
+        Ok(tally)
+    }
+
+    /// The version is on disk already: completes its files if a crash left them incomplete.
+    async fn already_written(
+        &self,
+        job: &Job,
+        version: PromptVersion,
+    ) -> Result<Outcome, JobError> {
+        let source = job.headline.to_source_json();
+        if self
+            .store
+            .ensure_complete(job.id(), version, source)
+            .await?
+        {
+            tracing::info!("completed the files of an existing version left incomplete by a crash");
+        }
+        Ok(Outcome::AlreadyWritten { version })
+    }
+
+    /// Writes the article, counts and logs it as `written`; another host's copy of the
+    /// version stands.
+    async fn write_article(
+        &self,
+        job: &Job,
+        version: PromptVersion,
+        markdown: String,
+        written: Outcome,
+    ) -> Result<Outcome, JobError> {
         let created = self
             .store
-            .create(id, version, markdown, headline.to_source_json(), job.force)
+            .create(
+                job.id(),
+                version,
+                markdown,
+                job.headline.to_source_json(),
+                job.force,
+            )
             .await?;
         if created == Created::AlreadyWritten {
             // Another host wrote this version while this one asked the LLM; theirs stands.
             tracing::info!("the version was written by another worker meanwhile; keeping it");
             return Ok(Outcome::AlreadyWritten { version });
         }
-        self.metrics.article_written(
-            version,
-            usage.prompt_tokens,
-            usage.completion_tokens,
-            cost_usd,
-        );
-        tracing::info!(
-            draft = draft_flag,
-            requests,
-            prompt_tokens = usage.prompt_tokens,
-            completion_tokens = usage.completion_tokens,
-            cost_usd,
-            "article written"
-        );
-        Ok(Outcome::Written {
-            version,
-            draft: draft_flag,
+        if let Outcome::Written {
+            draft,
             requests,
             usage,
             cost_usd,
+            ..
+        } = &written
+        {
+            self.metrics.article_written(
+                version,
+                usage.prompt_tokens,
+                usage.completion_tokens,
+                *cost_usd,
+            );
+            tracing::info!(
+                draft,
+                requests,
+                prompt_tokens = usage.prompt_tokens,
+                completion_tokens = usage.completion_tokens,
+                cost_usd,
+                "article written"
+            );
+        }
+        Ok(written)
+    }
+}
+
+/// A speed trick: whether the job's version is on disk is asked of the store (its blocking
+/// pool) now, before the headline's facts and prompts are prepared, and the answer awaited
+/// after, so that the task seldom sleeps for it. A job whose version exists wastes the
+/// preparation. A forced job asks nothing (and finds nothing).
+fn start_early_existence_check(
+    store: &ContentStore,
+    job: &Job,
+    version: PromptVersion,
+) -> impl Future<Output = Result<bool, StoreError>> + use<> {
+    let on_disk = (!job.force).then(|| store.has_version(job.id(), version));
+    async move {
+        match on_disk {
+            Some(on_disk) => on_disk.await,
+            None => Ok(false),
+        }
+    }
+}
+
+/// `REWRITER_FAITHFULNESS` applied to one job: which answers are judged against the
+/// headline's facts, and whether their flaws become flags.
+struct FaithfulnessPolicy {
+    mode: Faithfulness,
+    /// Read only when some check uses them.
+    facts: Option<Facts>,
+}
+
+impl FaithfulnessPolicy {
+    fn new(mode: Faithfulness, headline: &Headline) -> Self {
+        let facts = (mode != Faithfulness::Off).then(|| Facts::of_headline(headline));
+        Self { mode, facts }
+    }
+
+    /// The facts the article rules judge each answer by, so that an unfaithful answer is
+    /// asked for again (`retry` only).
+    fn facts_for_reasks(&self) -> Option<&Facts> {
+        self.facts
+            .as_ref()
+            .filter(|_| self.mode == Faithfulness::Retry)
+    }
+
+    /// Records the unsupported claims of an accepted answer (and, under `flag`, its flaws).
+    /// `retry` named the claims in the re-asks and its flaws already (so a clean answer has
+    /// none); `flag` judges the accepted answer only now, so its claims cost no extra request.
+    fn judge(&self, answer: &Answer, headline: &Headline, tally: &mut Tally) {
+        let judged = match self.mode {
+            Faithfulness::Off => false,
+            Faithfulness::Retry => !answer.flaws.is_empty(),
+            Faithfulness::Flag => true,
+        };
+        let Some(facts) = self.facts.as_ref().filter(|_| judged) else {
+            return;
+        };
+        let (unsupported, flaws) = review::unsupported_and_flaws(&answer.value, headline, facts);
+        if self.mode == Faithfulness::Flag {
+            tally.flags.extend(flaws);
+        }
+        for claim in unsupported {
+            if !tally.claims.contains(&claim) {
+                tally.claims.push(claim);
+            }
+        }
+    }
+}
+
+/// The bookkeeping of one job's answers: their fields, what they cost, who answered, and
+/// what is wrong with them.
+struct Tally {
+    fields: Map<String, Value>,
+    usage: Usage,
+    requests: u32,
+    reasks: u32,
+    llm_time: Duration,
+    /// Each call's tokens at its answering model's price; one unpriced model leaves the
+    /// article unpriced rather than under-counted.
+    cost_usd: Option<f64>,
+    models: Vec<String>,
+    flags: Vec<String>,
+    claims: Vec<String>,
+}
+
+impl Tally {
+    fn new(llm_time: Duration) -> Self {
+        Self {
+            fields: Map::new(),
+            usage: Usage::default(),
+            requests: 0,
+            reasks: 0,
             llm_time,
-            reasks,
-        })
+            cost_usd: Some(0.0),
+            models: Vec::new(),
+            flags: Vec::new(),
+            claims: Vec::new(),
+        }
+    }
+
+    fn add(&mut self, answer: Answer, prices: &PriceTable) {
+        self.usage += answer.usage;
+        self.requests += answer.requests;
+        self.reasks += answer.asks.saturating_sub(1);
+        self.llm_time += answer.waiting;
+        self.cost_usd = self
+            .cost_usd
+            .zip(prices.cost(
+                &answer.model,
+                answer.usage.prompt_tokens,
+                answer.usage.completion_tokens,
+            ))
+            .map(|(sum, call)| sum + call);
+        if !self.models.contains(&answer.model) {
+            self.models.push(answer.model);
+        }
+        self.flags.extend(answer.flaws);
+        if let Value::Object(part) = answer.value {
+            self.fields.extend(part);
+        }
+    }
+
+    /// What the job spent, as the outcome of writing its article as `version`.
+    fn outcome(&self, version: PromptVersion) -> Outcome {
+        Outcome::Written {
+            version,
+            draft: !self.flags.is_empty(),
+            requests: self.requests,
+            usage: self.usage,
+            cost_usd: self.cost_usd,
+            llm_time: self.llm_time,
+            reasks: self.reasks,
+        }
+    }
+
+    /// The draft the answers make, and its provenance.
+    fn finish(self) -> Result<(Draft, Provenance), JobError> {
+        // Every key was checked against the schemas, which the prompt set's loader matched
+        // with the draft's fields; a failure here is a prompt-set bug, reported as such.
+        let draft: Draft = serde_json::from_value(Value::Object(self.fields))
+            .map_err(|e| JobError::Answers(e.to_string()))?;
+        let provenance = Provenance {
+            model: self.models.join(", "),
+            prompt_tokens: self.usage.prompt_tokens,
+            completion_tokens: self.usage.completion_tokens,
+            cost_usd: self.cost_usd,
+            flags: self.flags,
+            unsupported_claims: self.claims,
+        };
+        Ok((draft, provenance))
     }
 }

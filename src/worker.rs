@@ -2,13 +2,12 @@
 //!
 //! [`Worker::build`] loads everything a job needs and checks the broker; [`Worker::run_until`]
 //! consumes until the `shutdown` future completes. Each delivery becomes a task; the broker's
-//! prefetch ([`prefetch`]: one and a half times `REWRITER_CONCURRENCY`) and a semaphore of the
-//! same size bound the tasks; the pipeline's LLM slots (`REWRITER_CONCURRENCY`) bound the jobs
-//! at the LLM, so that jobs waiting for their files to be flushed, or for a slot, are the
-//! rest. A task turns its job's `Result` into exactly one of: ack (written, or already
-//! written), dead-letter (invalid, or out of LLM budget), requeue after a delay (the disk
-//! refused), requeue now (not started before shutdown), or requeue and stop the worker
-//! (misconfiguration).
+//! prefetch ([`Settings::prefetch`]: one and a half times `REWRITER_CONCURRENCY`) and a semaphore
+//! of the same size bound the tasks; the pipeline's LLM slots (`REWRITER_CONCURRENCY`) bound the
+//! jobs at the LLM, so that jobs waiting for their files to be flushed, or for a slot, are the
+//! rest. A task turns its job's `Result` into exactly one of: ack (written, or already written),
+//! dead-letter (invalid, or out of LLM budget), requeue after a delay (the disk refused), requeue
+//! now (not started before shutdown), or requeue and stop the worker (misconfiguration).
 //!
 //! An LLM outage is none of these: the job is held. Its task keeps the delivery unacked
 //! (so the broker counts no redelivery), waits for the LLM client's circuit to close and runs
@@ -28,15 +27,16 @@
 //! longer be acked and come back by redelivery, which the pipeline turns into no-ops for
 //! versions already on disk.
 //!
-//! Everything is counted in the pipeline's [`Metrics`]; with `REWRITER_METRICS_ADDR` set, the
-//! worker also serves them with `/healthz` and `/readyz` ([`crate::health`]) for as long as it
-//! runs, shutdown included (ready only while consuming).
+//! Everything is counted in the [`Metrics`] the caller passes to [`Worker::build`]; with
+//! `REWRITER_METRICS_ADDR` set, the worker also serves them with `/healthz` and `/readyz`
+//! ([`crate::health`]) for as long as it runs, shutdown included (ready only while consuming).
 
 use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use backon::{BackoffBuilder, ExponentialBuilder};
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -53,14 +53,16 @@ pub use crate::metrics::RunSummary;
 /// How often the worker looks at the queue's depth for `rewriter_queue_ready_messages`.
 const DEPTH_CHECK_EVERY: Duration = Duration::from_secs(5);
 
-/// Deliveries a worker holds: its LLM slots and half as many again (at least one). The extra
-/// half covers jobs waiting for their files to be flushed (a disk shared with busy writers can
-/// stall a flush for most of a second) and jobs queued for the next free slot, so neither
-/// idles the LLM. Half, not all: each held job costs memory (~10 KiB while it waits for its
-/// flush), and 256 slots must stay under 40 MiB (bench/README.md).
-pub fn prefetch(concurrency: u16) -> u16 {
-    concurrency.saturating_add(concurrency.div_ceil(2))
-}
+/// The longest wait between two attempts to reach the broker.
+const RECONNECT_MAX_DELAY: Duration = Duration::from_secs(10);
+
+/// Waits between attempts to reach the broker: 200 ms, doubling up to
+/// [`RECONNECT_MAX_DELAY`], for as long as it takes; started again after each success.
+const RECONNECT_BACKOFF: ExponentialBuilder = ExponentialBuilder::new()
+    .with_min_delay(Duration::from_millis(200))
+    .with_factor(2.0)
+    .with_max_delay(RECONNECT_MAX_DELAY)
+    .without_max_times();
 
 /// Why the worker stopped with an error.
 #[derive(Debug, thiserror::Error)]
@@ -88,9 +90,10 @@ pub struct Worker {
 
 impl Worker {
     /// Loads prompts, opens the store, builds the LLM client, checks that the broker
-    /// answers and the topology can be declared, and opens the metrics endpoint if asked.
-    pub async fn build(settings: Settings) -> Result<Self, WorkerError> {
-        let pipeline = Pipeline::build(&settings).await?;
+    /// answers and the topology can be declared, and opens the metrics endpoint if asked;
+    /// everything is counted in `metrics`.
+    pub async fn build(settings: Settings, metrics: Arc<Metrics>) -> Result<Self, WorkerError> {
+        let pipeline = Pipeline::build(&settings, Arc::clone(&metrics)).await?;
         pipeline.llm().check().await.map_err(JobError::from)?;
         let health = match settings.metrics_addr {
             Some(addr) => Some(HealthServer::bind(addr).await?),
@@ -104,7 +107,7 @@ impl Worker {
         broker.close().await;
         Ok(Self {
             settings,
-            metrics: Arc::clone(pipeline.metrics()),
+            metrics,
             pipeline,
             health,
             exit_when_idle: false,
@@ -138,18 +141,9 @@ impl Worker {
             if let Some(addr) = server.local_addr() {
                 tracing::info!(%addr, "serving /metrics, /healthz and /readyz");
             }
-            let prompts = self.pipeline.prompts();
             let health = Arc::new(Health {
                 metrics: Arc::clone(&self.metrics),
-                prompts: format!(
-                    "{} (current v{})",
-                    prompts
-                        .versions()
-                        .map(|v| v.dir_name())
-                        .collect::<Vec<_>>()
-                        .join(", "),
-                    prompts.current()
-                ),
+                prompts: self.pipeline.describe_prompts(),
             });
             tokio::spawn(server.serve(health, serving.clone()));
         }
@@ -167,7 +161,7 @@ impl Worker {
         let tasks = TaskTracker::new();
         let stopping = CancellationToken::new();
         let fatal: Arc<std::sync::Mutex<Option<String>>> = Arc::default();
-        let slots = Arc::new(Semaphore::new(usize::from(prefetch(settings.concurrency))));
+        let slots = Arc::new(Semaphore::new(usize::from(settings.prefetch())));
         tokio::pin!(shutdown);
         tracing::info!(
             broker = %safe_amqp_url(settings),
@@ -177,7 +171,7 @@ impl Worker {
             "worker started"
         );
 
-        let mut backoff = Duration::from_millis(200);
+        let mut backoff = RECONNECT_BACKOFF.build();
         // Kept past the loop: dropping a lapin consumer closes its channel, which would make
         // the acks of the jobs still in flight fail.
         let mut held: Option<(Broker, Consumer)> = None;
@@ -205,16 +199,17 @@ impl Worker {
             let (conn, mut consumer) = match consumer {
                 Ok(pair) => pair,
                 Err(e) => {
-                    tracing::warn!(error.message = %e, retry_in_ms = backoff.as_millis() as u64, "cannot reach the broker");
+                    // Never `None`: the backoff has no limit of tries.
+                    let delay = backoff.next().unwrap_or(RECONNECT_MAX_DELAY);
+                    tracing::warn!(error.message = %e, retry_in_ms = delay.as_millis() as u64, "cannot reach the broker");
                     tokio::select! {
                         () = &mut shutdown => break 'connect,
-                        () = tokio::time::sleep(backoff) => {}
+                        () = tokio::time::sleep(delay) => {}
                     }
-                    backoff = (backoff * 2).min(Duration::from_secs(10));
                     continue 'connect;
                 }
             };
-            backoff = Duration::from_millis(200);
+            backoff = RECONNECT_BACKOFF.build();
             metrics.set_broker_connected(true);
             tracing::info!(queue = %settings.queue, "consuming");
             let mut depth_checks = tokio::time::interval(DEPTH_CHECK_EVERY);
@@ -247,11 +242,12 @@ impl Worker {
                                 continue;
                             };
                             let pipeline = self.pipeline.clone();
+                            let metrics = Arc::clone(metrics);
                             let stopping = stopping.clone();
                             let fatal = Arc::clone(&fatal);
                             let hold_max = settings.llm.outage.hold_max;
                             tasks.spawn(async move {
-                                handle_delivery(&pipeline, delivery, &stopping, &fatal, hold_max).await;
+                                handle_delivery(&pipeline, &metrics, delivery, &stopping, &fatal, hold_max).await;
                                 drop(slot);
                             });
                         }
@@ -326,8 +322,7 @@ async fn start_consumer(settings: &Settings) -> Result<(Broker, Consumer), Queue
         std::process::id()
     );
     let broker = Broker::connect_as(&settings.amqp_url, &name).await?;
-    let consumer =
-        Consumer::start(&broker, &settings.queue, prefetch(settings.concurrency)).await?;
+    let consumer = Consumer::start(&broker, &settings.queue, settings.prefetch()).await?;
     Ok((broker, consumer))
 }
 
@@ -344,12 +339,12 @@ async fn try_handle_delivery(
 /// through an LLM outage, for `hold_max` at most from its delivery, then parks it.
 async fn handle_delivery(
     pipeline: &Pipeline,
+    metrics: &Metrics,
     delivery: Delivery,
     stopping: &CancellationToken,
     fatal: &std::sync::Mutex<Option<String>>,
     hold_max: Duration,
 ) {
-    let metrics = pipeline.metrics();
     let started = Instant::now();
     let in_flight = metrics.job_started();
     if let Some(lag) = delivery

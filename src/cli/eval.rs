@@ -14,6 +14,7 @@
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
+use std::sync::Arc;
 
 use chrono::Utc;
 
@@ -23,6 +24,7 @@ use crate::config::Settings;
 use crate::cost::round_usd;
 use crate::eval::report::{Comparison, Thresholds, gate};
 use crate::eval::{self, EvalError, Spec};
+use crate::metrics::Metrics;
 use crate::pipeline::Pipeline;
 use crate::prompts::PromptLibrary;
 use crate::store::ContentStore;
@@ -157,12 +159,12 @@ async fn try_run(settings: &Settings, args: EvalArgs) -> Result<ExitCode, Failur
         .unwrap_or_else(|| eval::default_scratch(&settings.out_dir, Utc::now()));
     let mut scratch_settings = settings.clone();
     scratch_settings.out_dir = scratch_dir.clone();
-    let pipeline = Pipeline::build(&scratch_settings)
+    let pipeline = Pipeline::build(&scratch_settings, Arc::new(Metrics::new()))
         .await
         .map_err(|e| anyhow::Error::new(e).context("building the pipeline"))?;
     eval::prepare_scratch(pipeline.store(), &plan).await?;
     let progress = Progress::new(plan.headlines.len() as u64, "articles evaluated");
-    let concurrency = usize::from(crate::worker::prefetch(settings.concurrency));
+    let concurrency = usize::from(settings.prefetch());
     let results = eval::run(&plan, &archive, &pipeline, prices, concurrency, &|_| {
         progress.inc(1)
     })

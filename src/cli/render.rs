@@ -23,7 +23,7 @@ pub fn run(settings: &Settings, args: RenderArgs) -> anyhow::Result<bool> {
                 continue;
             }
         };
-        let version = job.prompt_version.unwrap_or(library.current());
+        let version = library.version_for(job.prompt_version);
         let rendered = library
             .get(version)
             .map_err(anyhow::Error::from)

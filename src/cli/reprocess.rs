@@ -15,7 +15,7 @@ use crate::store::ContentStore;
 pub async fn run(settings: &Settings, args: ReprocessArgs) -> anyhow::Result<bool> {
     let library = PromptLibrary::load(&settings.prompts_dir, settings.prompt_version)
         .context("loading the prompt sets")?;
-    let target = args.prompt_version.unwrap_or(library.current());
+    let target = library.version_for(args.prompt_version);
     library.get(target)?;
     let criteria = Criteria {
         target,

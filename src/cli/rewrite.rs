@@ -4,7 +4,7 @@
 //! when the LLM is back) instead of failing its jobs; after `REWRITER_LLM_OUTAGE_MAX` of one
 //! outage the jobs still waiting are given up and listed, and the exit code is 1.
 
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
@@ -14,12 +14,13 @@ use crate::cli::input::read_jobs;
 use crate::cli::progress::Progress;
 use crate::config::Settings;
 use crate::llm::circuit::Circuit;
+use crate::metrics::Metrics;
 use crate::pipeline::{Disposition, Outcome, Pipeline};
 
 /// `Ok(false)` when any item was rejected or any job failed or was given up.
 pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
     let items = read_jobs(&args.files, args.prompt_version, args.force)?;
-    let pipeline = Pipeline::build(settings).await?;
+    let pipeline = Pipeline::build(settings, Arc::new(Metrics::new())).await?;
     let progress = Progress::new(items.len() as u64, "articles");
     let outages = Outages::new(&progress, settings.llm.outage.give_up_after);
     let unfinished: Mutex<Vec<String>> = Mutex::default();
@@ -73,7 +74,7 @@ pub async fn run(settings: &Settings, args: JobsArgs) -> anyhow::Result<bool> {
             }
         })
         // More than the pipeline's LLM slots, as a worker: a job flushing its files holds none.
-        .buffer_unordered(usize::from(crate::worker::prefetch(settings.concurrency)))
+        .buffer_unordered(usize::from(settings.prefetch()))
         .collect()
         .await;
     progress.finish();

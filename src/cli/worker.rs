@@ -2,15 +2,17 @@
 //! What it did is one line on standard output at the end.
 
 use std::io::IsTerminal;
+use std::sync::Arc;
 
 use tokio::signal::unix::{SignalKind, signal};
 
 use crate::cli::WorkerArgs;
 use crate::config::Settings;
+use crate::metrics::Metrics;
 use crate::worker::Worker;
 
 pub async fn run(settings: Settings, args: WorkerArgs) -> anyhow::Result<bool> {
-    let worker = Worker::build(settings)
+    let worker = Worker::build(settings, Arc::new(Metrics::new()))
         .await?
         .exit_when_idle(args.exit_when_idle);
     let (mut interrupt, mut terminate) = (

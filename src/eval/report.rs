@@ -65,6 +65,26 @@ pub struct ArticleResult {
 }
 
 impl ArticleResult {
+    /// A result with nothing measured yet: no flags, claims, model, tokens, cost or times.
+    pub fn new(id: String, version: u32, status: Status, from_archive: bool) -> Self {
+        Self {
+            id,
+            version,
+            status,
+            reason: None,
+            from_archive,
+            flags: Vec::new(),
+            unsupported_claims: Vec::new(),
+            model: String::new(),
+            prompt_tokens: 0,
+            completion_tokens: 0,
+            cost_usd: None,
+            reasks: None,
+            llm_ms: None,
+            section_chars: Vec::new(),
+        }
+    }
+
     pub fn written(&self) -> bool {
         self.status != Status::Failed
     }
@@ -277,68 +297,40 @@ impl Comparison {
             )
         };
         let _ = writeln!(out, "{:<44}{:>16}{:>16}", "", head(b), head(c));
-        let mut row = |name: &str, bv: String, cv: String| {
+        // One row: a name, and the cell of each side.
+        let mut row = |name: &str, cell: &dyn Fn(&Summary) -> String| {
+            let (bv, cv) = (cell(b), cell(c));
             let _ = writeln!(out, "{name:<44}{bv:>16}{cv:>16}");
         };
-        row("articles", b.articles.to_string(), c.articles.to_string());
-        row(
-            "valid",
-            count(b.valid, b.articles),
-            count(c.valid, c.articles),
-        );
-        row(
-            "drafted",
-            count(b.drafted, b.articles),
-            count(c.drafted, c.articles),
-        );
-        row(
-            "failed",
-            count(b.failed, b.articles),
-            count(c.failed, c.articles),
-        );
+        row("articles", &|s| s.articles.to_string());
+        row("valid", &|s| count(s.valid, s.articles));
+        row("drafted", &|s| count(s.drafted, s.articles));
+        row("failed", &|s| count(s.failed, s.articles));
         let kinds: std::collections::BTreeSet<&String> =
             b.draft_kinds.keys().chain(c.draft_kinds.keys()).collect();
         for kind in kinds {
-            row(
-                &format!("  draft: {}", shorten(kind, 34)),
-                b.draft_kinds.get(kind).copied().unwrap_or(0).to_string(),
-                c.draft_kinds.get(kind).copied().unwrap_or(0).to_string(),
-            );
+            row(&format!("  draft: {}", shorten(kind, 34)), &|s| {
+                s.draft_kinds.get(kind).copied().unwrap_or(0).to_string()
+            });
         }
-        row(
-            "unsupported claims / article",
-            number(b.claims_per_article, 2),
-            number(c.claims_per_article, 2),
-        );
-        row(
-            "re-asks / article",
-            number(b.reasks_per_article, 2),
-            number(c.reasks_per_article, 2),
-        );
+        row("unsupported claims / article", &|s| {
+            number(s.claims_per_article, 2)
+        });
+        row("re-asks / article", &|s| number(s.reasks_per_article, 2));
         for (i, name) in SECTIONS.iter().enumerate() {
-            row(
-                &format!("{name} characters (mean)"),
-                number(b.section_chars.get(i).copied().flatten(), 0),
-                number(c.section_chars.get(i).copied().flatten(), 0),
-            );
+            row(&format!("{name} characters (mean)"), &|s| {
+                number(s.section_chars.get(i).copied().flatten(), 0)
+            });
         }
-        row(
-            "prompt tokens / article",
-            number(b.prompt_tokens_per_article, 0),
-            number(c.prompt_tokens_per_article, 0),
-        );
-        row(
-            "completion tokens / article",
-            number(b.completion_tokens_per_article, 0),
-            number(c.completion_tokens_per_article, 0),
-        );
-        row(
-            "cost / article (USD)",
-            usd(b.cost_per_article),
-            usd(c.cost_per_article),
-        );
-        row("LLM time p50", millis(b.llm_ms_p50), millis(c.llm_ms_p50));
-        row("LLM time p95", millis(b.llm_ms_p95), millis(c.llm_ms_p95));
+        row("prompt tokens / article", &|s| {
+            number(s.prompt_tokens_per_article, 0)
+        });
+        row("completion tokens / article", &|s| {
+            number(s.completion_tokens_per_article, 0)
+        });
+        row("cost / article (USD)", &|s| usd(s.cost_per_article));
+        row("LLM time p50", &|s| millis(s.llm_ms_p50));
+        row("LLM time p95", &|s| millis(s.llm_ms_p95));
         for s in [b, c] {
             for (id, reason) in &s.failures {
                 let _ = writeln!(out, "failed with v{}: {id}: {reason}", s.version);
@@ -563,153 +555,4 @@ fn shorten(s: &str, max: usize) -> String {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn result(id: &str, version: u32, status: Status) -> ArticleResult {
-        ArticleResult {
-            id: id.to_owned(),
-            version,
-            status,
-            reason: (status == Status::Failed).then(|| "call overview: no usable answer".into()),
-            from_archive: false,
-            flags: if status == Status::Draft {
-                vec!["overview: figures not in the news item: 2031".into()]
-            } else {
-                Vec::new()
-            },
-            unsupported_claims: if status == Status::Draft {
-                vec!["2031".into()]
-            } else {
-                Vec::new()
-            },
-            model: "m".into(),
-            prompt_tokens: 1000,
-            completion_tokens: 500,
-            cost_usd: Some(0.001),
-            reasks: Some(0),
-            llm_ms: Some(100),
-            section_chars: vec![200, 900, 400, 150],
-        }
-    }
-
-    fn comparison() -> Comparison {
-        let base = vec![
-            result("a", 1, Status::Valid),
-            result("b", 1, Status::Valid),
-            result("c", 1, Status::Draft),
-            result("d", 1, Status::Valid),
-        ];
-        let cand = vec![
-            result("a", 2, Status::Draft),
-            result("b", 2, Status::Failed),
-            result("c", 2, Status::Valid),
-            result("d", 2, Status::Valid),
-        ];
-        Comparison::of(1, 2, &base, &cand)
-    }
-
-    #[test]
-    fn draft_reasons_count_by_kind_without_fields_or_figures() {
-        assert_eq!(
-            kind_of("overview: figures not in the news item: 2031"),
-            "figures not in the news item"
-        );
-        assert_eq!(
-            kind_of("paragraphs[1]: 1400 characters; keep it under 1200"),
-            "N characters"
-        );
-        assert_eq!(
-            kind_of("overview: does not mention what the headline is about (mining)"),
-            "does not mention what the headline is about"
-        );
-    }
-
-    #[test]
-    fn articles_that_got_worse_or_better_are_named_with_their_reasons() {
-        let cmp = comparison();
-        let worse: Vec<(&str, &str)> = cmp
-            .worse
-            .iter()
-            .map(|c| (c.id.as_str(), c.reasons[0].as_str()))
-            .collect();
-        assert_eq!(
-            worse,
-            [
-                (
-                    "a",
-                    "published → draft (overview: figures not in the news item: 2031)"
-                ),
-                ("b", "failed: call overview: no usable answer"),
-            ]
-        );
-        assert_eq!(cmp.worse[0].reasons[1], "new unsupported claims: 2031");
-        assert_eq!(cmp.better.len(), 1);
-        assert_eq!(cmp.better[0].id, "c");
-        assert_eq!(cmp.better[0].reasons[0], "draft → published");
-    }
-
-    #[test]
-    fn a_summary_counts_over_the_sample_and_measures_the_written() {
-        let cmp = comparison();
-        let c = &cmp.candidate;
-        assert_eq!((c.articles, c.valid, c.drafted, c.failed), (4, 2, 1, 1));
-        assert_eq!(c.failures[0].0, "b");
-        assert_eq!(c.draft_kinds["figures not in the news item"], 1);
-        assert_eq!(c.claims_per_article, Some(1.0 / 3.0));
-        assert_eq!(c.prompt_tokens_per_article, Some(1000.0));
-        assert_eq!(c.llm_ms_p95, Some(100));
-        assert_eq!(c.draft_rate(), 0.25);
-    }
-
-    #[test]
-    fn percentiles_are_nearest_rank() {
-        let v: Vec<u64> = (1..=20).collect();
-        assert_eq!(percentile(&v, 50), Some(10));
-        assert_eq!(percentile(&v, 95), Some(19));
-        assert_eq!(percentile(&[7], 95), Some(7));
-        assert_eq!(percentile(&[], 50), None);
-    }
-
-    #[test]
-    fn the_gate_names_each_threshold_crossed_and_passes_without_thresholds() {
-        let cmp = comparison();
-        assert!(gate(&cmp, &Thresholds::default()).is_empty());
-        let crossed = gate(
-            &cmp,
-            &Thresholds {
-                max_draft_rate_increase: Some(0.05),
-                max_failures: Some(0),
-                max_worse: Some(1),
-                max_cost_increase: Some(0.2),
-                max_claims_increase: Some(1.0),
-            },
-        );
-        assert_eq!(crossed.len(), 2, "{crossed:?}");
-        assert!(crossed[0].contains("--max-failures"), "{crossed:?}");
-        assert!(crossed[1].contains("2 article(s) got worse"), "{crossed:?}");
-        // 25% → 25% drafts: no rise; one more draft is +25 points.
-        let mut worse = comparison();
-        worse.candidate.drafted += 1;
-        let crossed = gate(
-            &worse,
-            &Thresholds {
-                max_draft_rate_increase: Some(0.05),
-                ..Thresholds::default()
-            },
-        );
-        assert!(crossed[0].contains("from 25.0% to 50.0%"), "{crossed:?}");
-    }
-
-    #[test]
-    fn the_table_lists_both_sides_and_the_diff_command() {
-        let table = comparison().table("rewriter diff {id} 1 2");
-        assert!(table.contains("v1 (run)"), "{table}");
-        assert!(table.contains("drafted"), "{table}");
-        assert!(table.contains("worse with v2: 2"), "{table}");
-        assert!(table.contains("    rewriter diff a 1 2"), "{table}");
-        let json = comparison().to_json("rewriter diff {id} 1 2");
-        assert_eq!(json["candidate"]["failed"], 1);
-        assert_eq!(json["worse"][0]["diff"], "rewriter diff a 1 2");
-    }
-}
+mod tests;

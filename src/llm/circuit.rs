@@ -79,7 +79,7 @@ impl Prober {
                     return Probe::Down(format!("GET /models answered HTTP {status}"));
                 }
                 let body = if status >= 400 {
-                    super::snippet(&super::error_message(
+                    super::transport::snippet(&super::transport::error_message(
                         &response.text().await.unwrap_or_default(),
                     ))
                 } else {
@@ -91,10 +91,14 @@ impl Prober {
                 "GET /models got no answer within {}s",
                 self.timeout.as_secs_f64()
             )),
-            Err(e) if e.is_connect() => {
-                Probe::Down(format!("could not connect: {}", super::error_chain(&e)))
-            }
-            Err(e) => Probe::Down(format!("the connection failed: {}", super::error_chain(&e))),
+            Err(e) if e.is_connect() => Probe::Down(format!(
+                "could not connect: {}",
+                super::transport::error_chain(&e)
+            )),
+            Err(e) => Probe::Down(format!(
+                "the connection failed: {}",
+                super::transport::error_chain(&e)
+            )),
         }
     }
 }

@@ -413,7 +413,7 @@ async fn a_broken_template_is_caught_by_prompts_check_and_at_worker_start() {
 
     // Act
     let check = env.run(&["prompts", "check"], "");
-    let build = Worker::build(env.settings()).await;
+    let build = Worker::build(env.settings(), Default::default()).await;
 
     // Assert
     assert_eq!(check.status.code(), Some(3), "{}", stderr(&check));
@@ -446,7 +446,7 @@ async fn a_loose_schema_is_caught_by_prompts_check_and_at_worker_start() {
 
     // Act
     let check = env.run(&["prompts", "check"], "");
-    let build = Worker::build(env.settings()).await;
+    let build = Worker::build(env.settings(), Default::default()).await;
 
     // Assert
     assert_eq!(check.status.code(), Some(3), "{}", stderr(&check));

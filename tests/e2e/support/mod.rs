@@ -113,7 +113,7 @@ impl TestEnv {
 
     /// The real pipeline, built from these settings.
     pub async fn pipeline(&self) -> Pipeline {
-        Pipeline::build(&self.settings())
+        Pipeline::build(&self.settings(), Default::default())
             .await
             .expect("the pipeline builds")
     }
@@ -128,7 +128,9 @@ impl TestEnv {
 
     /// Builds and runs a worker in this process, as `main` does.
     pub async fn spawn_worker(&self) -> RunningWorker {
-        let worker = Worker::build(self.settings()).await.expect("worker builds");
+        let worker = Worker::build(self.settings(), Default::default())
+            .await
+            .expect("worker builds");
         let metrics = worker.metrics();
         let metrics_addr = worker.metrics_addr();
         let (stop, stopped) = oneshot::channel::<()>();
