@@ -3,17 +3,25 @@
 //!
 //! # Layout, in reading order
 //!
-//! A job flows top to bottom: [`job`] parses the wire format into trusted types, [`prompts`]
-//! renders a prompt set for it, [`llm`] gets answers that [`review`] judges, [`article`] builds
-//! the Markdown (with [`text`], which both use to clean the model's prose), [`store`] writes it
-//! atomically. [`pipeline`] is that sequence for one job; [`queue`] and
-//! [`worker`] run it off RabbitMQ; [`reprocess`] chooses stored articles to write again with
-//! a newer prompt version; [`eval`] judges a prompt version on a sample of the archive before
-//! a rollout; [`ingest`] polls RSS, Atom and JSON feeds into jobs, once each; [`cli`] is the
-//! command line; [`config`] and [`telemetry`] are read once at start. Beside the flow:
+//! One job flows top to bottom, each module importing only from those above it:
+//!
+//! - [`job`] parses the wire format into trusted types;
+//! - [`prompts`] renders the job's prompt set (and says which version that is);
+//! - [`llm`] asks the model, paced, retried, through an outage's circuit;
+//! - [`review`] judges each answer (rules, facts, language) before it may be used;
+//! - [`article`] prints the Markdown and its YAML 1.1-safe frontmatter, with [`text`], the
+//!   cleaning of prose that the review judges by too;
+//! - [`store`] writes it whole, to a folder or a bucket;
+//! - [`pipeline`] is that sequence for one job; [`queue`] (AMQP) and [`worker`] run it off
+//!   RabbitMQ.
+//!
+//! Over the archive: [`reprocess`] chooses articles to write again with a newer prompt version,
+//! [`eval`] judges a prompt version on a sample before a rollout, [`check`] reads stored
+//! articles back (the contract checker, `audit`, `diff`), and [`desk`] is the editors' web
+//! application. Into the queue: [`ingest`] polls RSS, Atom and JSON feeds. Beside the flow:
 //! [`cost`] prices tokens, [`metrics`] counts what the worker does and [`health`] serves it
-//! (`/metrics`, `/healthz`, `/readyz`); [`desk`] is the editors' web application over the
-//! archive; [`check`] reads stored articles back: the contract checker, `audit` and `diff`.
+//! (`/metrics`, `/healthz`, `/readyz`). [`cli`] is the command line; [`config`] and
+//! [`telemetry`] are read once at start.
 
 pub mod config;
 pub mod telemetry;
