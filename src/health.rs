@@ -1,9 +1,9 @@
-//! The worker's operations endpoint: `GET /metrics` (Prometheus), `/healthz` and `/readyz`.
+//! The worker's operations endpoint: `GET /metrics` (Prometheus), `/healthz` and `/readyz`,
+//! served by axum, and [`get`], the matching client on reqwest.
 //!
-//! A deliberately small HTTP/1.1 server on tokio: one request per connection, `GET`/`HEAD`
-//! only, request heads up to 8 KiB read within 5 s, `Connection: close`. It has three fixed
-//! routes and no body parsing, which is all a Prometheus scraper, a load balancer or a Docker
-//! health check needs, without a web framework in the build.
+//! Three fixed routes, `GET`/`HEAD` only (405 otherwise, 404 off the routes), each answer with
+//! `cache-control: no-store` and `connection: close`: all a Prometheus scraper, a load
+//! balancer or a Docker health check needs.
 //!
 //! * `/healthz`: 200 while the process serves requests (liveness).
 //! * `/readyz`: 200 when the worker is connected to the broker and consuming with its prompts
@@ -12,22 +12,25 @@
 //!   `store: …` from a failed write until a job is written again).
 //! * `/metrics`: [`Metrics::render`].
 //!
-//! [`get`] is the matching client (`rewriter health`, the tests, the benchmark).
+//! [`get`] serves `rewriter health`, the tests and the benchmark.
 
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::{TcpListener, TcpStream};
+use axum::Router;
+use axum::extract::{Request, State};
+use axum::http::header::{CACHE_CONTROL, CONNECTION, CONTENT_TYPE};
+use axum::http::{Method, StatusCode};
+use axum::middleware::{self, Next};
+use axum::response::{IntoResponse, Response};
+use axum::routing::get as route_get;
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::metrics::Metrics;
+use crate::metrics::{self, Metrics};
 
-const MAX_HEAD: usize = 8 * 1024;
 /// The most of an answer [`get`] reads.
-const MAX_RESPONSE: u64 = 1024 * 1024;
-const READ_TIMEOUT: Duration = Duration::from_secs(5);
+const MAX_RESPONSE: usize = 1024 * 1024;
 
 /// The endpoint could not be opened.
 #[derive(Debug, thiserror::Error)]
@@ -84,159 +87,165 @@ impl HealthServer {
         self.listener.local_addr().ok()
     }
 
-    /// Answers requests until `stop` is cancelled.
+    /// Answers requests until `stop` is cancelled. The listening socket closes as soon as this
+    /// task sees `stop` (a connect right after the worker stopped is refused); a request under
+    /// way is still answered.
     pub async fn serve(self, health: Arc<Health>, stop: CancellationToken) {
-        loop {
-            let accepted = tokio::select! {
-                () = stop.cancelled() => return,
-                accepted = self.listener.accept() => accepted,
-            };
-            match accepted {
-                Ok((stream, _)) => {
-                    let health = Arc::clone(&health);
-                    tokio::spawn(async move {
-                        if let Err(e) = answer(stream, &health).await {
-                            tracing::debug!(error.message = %e, "health endpoint request failed");
-                        }
-                    });
-                }
-                Err(e) => {
-                    // Out of file descriptors and the like: back off instead of spinning.
-                    tracing::warn!(error.message = %e, "health endpoint cannot accept");
-                    tokio::time::sleep(Duration::from_millis(100)).await;
+        let server = axum::serve(self.listener, router(health))
+            .with_graceful_shutdown(stop.clone().cancelled_owned());
+        // Dropping the server future drops the listener at once; axum would first wait for a
+        // task of its own to pass the signal on.
+        tokio::select! {
+            () = stop.cancelled() => {}
+            served = server => {
+                if let Err(e) = served {
+                    tracing::warn!(error.message = %e, "health endpoint stopped");
                 }
             }
         }
     }
 }
 
-async fn answer(mut stream: TcpStream, health: &Health) -> std::io::Result<()> {
-    let head = match tokio::time::timeout(READ_TIMEOUT, read_head(&mut stream)).await {
-        Ok(head) => head?,
-        Err(_) => return Ok(()),
-    };
-    let response = respond(&head, health);
-    stream.write_all(&response).await?;
-    stream.shutdown().await
+/// The three routes; any method but `GET` and `HEAD` is refused before routing.
+fn router(health: Arc<Health>) -> Router {
+    Router::new()
+        .route("/healthz", route_get(healthz))
+        .route("/readyz", route_get(readyz))
+        .route("/metrics", route_get(scrape))
+        .fallback(not_found)
+        .layer(middleware::from_fn(only_get_and_head))
+        .with_state(health)
 }
 
-async fn read_head(stream: &mut TcpStream) -> std::io::Result<Vec<u8>> {
-    let mut buf = Vec::with_capacity(512);
-    let mut chunk = [0u8; 1024];
-    loop {
-        let n = stream.read(&mut chunk).await?;
-        if n == 0 {
-            return Ok(buf);
-        }
-        buf.extend_from_slice(&chunk[..n]);
-        if buf.windows(4).any(|w| w == b"\r\n\r\n") || buf.len() >= MAX_HEAD {
-            return Ok(buf);
-        }
+async fn only_get_and_head(request: Request, next: Next) -> Response {
+    if matches!(*request.method(), Method::GET | Method::HEAD) {
+        return next.run(request).await;
     }
-}
-
-/// The whole response to a request head.
-fn respond(head: &[u8], health: &Health) -> Vec<u8> {
-    let line = head
-        .split(|b| *b == b'\n')
-        .next()
-        .map(|l| String::from_utf8_lossy(l).trim().to_owned())
-        .unwrap_or_default();
-    let mut parts = line.split(' ');
-    let (method, target) = (parts.next().unwrap_or(""), parts.next().unwrap_or(""));
-    let path = target.split('?').next().unwrap_or("");
-    if !matches!(method, "GET" | "HEAD") {
-        return response(405, "text/plain", "only GET and HEAD\n", method == "HEAD");
-    }
-    let head_only = method == "HEAD";
-    match path {
-        "/healthz" => response(200, "text/plain", "ok\n", head_only),
-        "/readyz" => {
-            let failing = health.not_ready();
-            if failing.is_empty() {
-                let body = format!(
-                    "ready\nbroker: connected\nllm: answering\nprompts: {}\n",
-                    health.prompts
-                );
-                response(200, "text/plain", &body, head_only)
-            } else {
-                let body = format!("not ready\n{}\n", failing.join("\n"));
-                response(503, "text/plain", &body, head_only)
-            }
-        }
-        "/metrics" => {
-            let ready = health.not_ready().is_empty();
-            response(
-                200,
-                "text/plain; version=0.0.4; charset=utf-8",
-                &health.metrics.render(ready),
-                head_only,
-            )
-        }
-        _ => response(
-            404,
-            "text/plain",
-            "not found: try /metrics, /healthz, /readyz\n",
-            head_only,
-        ),
-    }
-}
-
-/// `GET path` on `target` (`HOST:PORT`), one request with `Connection: close`: the status and
-/// the body (up to 1 MiB). An answer that is not HTTP/1.x is an `InvalidData` error.
-pub async fn get(target: &str, path: &str) -> std::io::Result<(u16, String)> {
-    let mut stream = TcpStream::connect(target).await?;
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {target}\r\nUser-Agent: rewriter\r\n\
-         Accept: text/plain\r\nConnection: close\r\n\r\n"
-    );
-    stream.write_all(request.as_bytes()).await?;
-    let mut response = Vec::new();
-    (&mut stream)
-        .take(MAX_RESPONSE)
-        .read_to_end(&mut response)
-        .await?;
-    parse_response(&response).ok_or_else(|| {
-        std::io::Error::new(
-            std::io::ErrorKind::InvalidData,
-            "the answer is not an HTTP response",
-        )
-    })
-}
-
-/// `HTTP/1.x NNN …\r\n…\r\n\r\nbody` → `(NNN, body)`.
-fn parse_response(response: &[u8]) -> Option<(u16, String)> {
-    let text = String::from_utf8_lossy(response);
-    let (head, body) = text.split_once("\r\n\r\n")?;
-    let mut status_line = head.lines().next()?.split(' ');
-    if !status_line.next()?.starts_with("HTTP/1.") {
-        return None;
-    }
-    let status = status_line.next()?.parse().ok()?;
-    Some((status, body.to_owned()))
-}
-
-fn response(status: u16, content_type: &str, body: &str, head_only: bool) -> Vec<u8> {
-    let reason = match status {
-        200 => "OK",
-        404 => "Not Found",
-        405 => "Method Not Allowed",
-        _ => "Service Unavailable",
-    };
-    let mut out = format!(
-        "HTTP/1.1 {status} {reason}\r\ncontent-type: {content_type}\r\ncontent-length: {}\r\ncache-control: no-store\r\nconnection: close\r\n\r\n",
-        body.len()
+    answer(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "text/plain",
+        "only GET and HEAD\n".to_owned(),
     )
-    .into_bytes();
-    if !head_only {
-        out.extend_from_slice(body.as_bytes());
+}
+
+async fn healthz() -> Response {
+    answer(StatusCode::OK, "text/plain", "ok\n".to_owned())
+}
+
+async fn readyz(State(health): State<Arc<Health>>) -> Response {
+    let failing = health.not_ready();
+    if failing.is_empty() {
+        let body = format!(
+            "ready\nbroker: connected\nllm: answering\nprompts: {}\n",
+            health.prompts
+        );
+        answer(StatusCode::OK, "text/plain", body)
+    } else {
+        let body = format!("not ready\n{}\n", failing.join("\n"));
+        answer(StatusCode::SERVICE_UNAVAILABLE, "text/plain", body)
     }
-    out
+}
+
+async fn scrape(State(health): State<Arc<Health>>) -> Response {
+    let ready = health.not_ready().is_empty();
+    let body = health.metrics.render(ready);
+    answer(StatusCode::OK, metrics::CONTENT_TYPE, body)
+}
+
+async fn not_found() -> Response {
+    answer(
+        StatusCode::NOT_FOUND,
+        "text/plain",
+        "not found: try /metrics, /healthz, /readyz\n".to_owned(),
+    )
+}
+
+fn answer(status: StatusCode, content_type: &'static str, body: String) -> Response {
+    let headers = [
+        (CONTENT_TYPE, content_type),
+        (CACHE_CONTROL, "no-store"),
+        (CONNECTION, "close"),
+    ];
+    (status, headers, body).into_response()
+}
+
+/// `GET path` on `target` (`HOST:PORT`), one request with `Connection: close`, straight to the
+/// target (no proxy, no redirect): the status and the body (up to 1 MiB). A refused
+/// connection is a `ConnectionRefused` error; an answer that is not HTTP/1.x is `InvalidData`.
+pub async fn get(target: &str, path: &str) -> std::io::Result<(u16, String)> {
+    use reqwest::header::{ACCEPT, CONNECTION, USER_AGENT};
+    let client = reqwest::Client::builder()
+        .no_proxy()
+        .redirect(reqwest::redirect::Policy::none())
+        .http1_only()
+        .http1_title_case_headers()
+        .no_gzip()
+        .build()
+        .map_err(io_error)?;
+    let mut response = client
+        .get(format!("http://{target}{path}"))
+        .header(USER_AGENT, "rewriter")
+        .header(ACCEPT, "text/plain")
+        .header(CONNECTION, "close")
+        .send()
+        .await
+        .map_err(io_error)?;
+    let status = response.status().as_u16();
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await.map_err(io_error)? {
+        let room = MAX_RESPONSE - body.len();
+        body.extend_from_slice(&chunk[..chunk.len().min(room)]);
+        if body.len() == MAX_RESPONSE {
+            break;
+        }
+    }
+    Ok((status, String::from_utf8_lossy(&body).into_owned()))
+}
+
+/// reqwest's error as the I/O error that caused it (a refused connection stays
+/// `ConnectionRefused`, for `rewriter health`'s hint), else `InvalidData`: the answer was not
+/// HTTP. The message is the root cause, as the connection itself would have said it.
+fn io_error(error: reqwest::Error) -> std::io::Error {
+    let mut cause: &dyn std::error::Error = &error;
+    let mut kind = std::io::ErrorKind::InvalidData;
+    loop {
+        if let Some(io) = cause.downcast_ref::<std::io::Error>() {
+            kind = io.kind();
+        }
+        match cause.source() {
+            Some(next) => cause = next,
+            None => break,
+        }
+    }
+    std::io::Error::new(kind, cause.to_string())
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    use std::time::Duration;
+
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio::net::TcpStream;
+
+    /// A one-connection server that reads the request and answers `response` as given; it
+    /// hands back the request it read.
+    pub(crate) async fn answering(
+        response: &'static str,
+    ) -> (String, tokio::task::JoinHandle<String>) {
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap().to_string();
+        let served = tokio::spawn(async move {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut request = vec![0u8; 4096];
+            let n = stream.read(&mut request).await.unwrap();
+            stream.write_all(response.as_bytes()).await.unwrap();
+            stream.shutdown().await.unwrap();
+            String::from_utf8_lossy(&request[..n]).into_owned()
+        });
+        (addr, served)
+    }
 
     fn health(connected: bool) -> Health {
         let metrics = Arc::new(Metrics::new());
@@ -247,28 +256,47 @@ mod tests {
         }
     }
 
-    fn text(bytes: Vec<u8>) -> String {
-        String::from_utf8(bytes).unwrap()
+    /// Sends `request` as bytes to a served endpoint and reads its whole answer.
+    async fn respond(request: &[u8], health: Health) -> String {
+        let server = HealthServer::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        tokio::spawn(server.serve(Arc::new(health), stop.clone()));
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream.write_all(request).await.unwrap();
+        let mut answer = Vec::new();
+        tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut answer))
+            .await
+            .unwrap()
+            .unwrap();
+        stop.cancel();
+        String::from_utf8(answer).unwrap()
     }
 
-    #[test]
-    fn readiness_follows_the_broker_connection() {
-        let ready = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &health(true)));
+    #[tokio::test]
+    async fn readiness_follows_the_broker_connection() {
+        let ready = respond(b"GET /readyz HTTP/1.1\r\n\r\n", health(true)).await;
         assert!(ready.starts_with("HTTP/1.1 200 OK\r\n"), "{ready}");
         assert!(ready.ends_with("prompts: v1 (current v1)\n"), "{ready}");
-        let not = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &health(false)));
+        let not = respond(b"GET /readyz HTTP/1.1\r\n\r\n", health(false)).await;
         assert!(not.starts_with("HTTP/1.1 503 "), "{not}");
         assert!(not.contains("broker: not connected"), "{not}");
     }
 
-    #[test]
-    fn an_open_llm_circuit_makes_the_worker_not_ready_but_alive_and_says_since_when() {
-        let h = health(true);
+    #[tokio::test]
+    async fn an_open_llm_circuit_makes_the_worker_not_ready_but_alive_and_says_since_when() {
+        let h = Arc::new(health(true));
         h.metrics.llm_circuit_opened(
             std::time::UNIX_EPOCH + Duration::from_secs(1_765_000_000),
             "could not connect: connection refused",
         );
-        let not = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &h));
+        let shared = || Health {
+            metrics: Arc::clone(&h.metrics),
+            prompts: h.prompts.clone(),
+        };
+        let not = respond(b"GET /readyz HTTP/1.1\r\n\r\n", shared()).await;
         assert!(not.starts_with("HTTP/1.1 503 "), "{not}");
         assert!(
             not.contains(
@@ -276,25 +304,27 @@ mod tests {
             ),
             "{not}"
         );
-        let live = text(respond(b"GET /healthz HTTP/1.1\r\n\r\n", &h));
+        let live = respond(b"GET /healthz HTTP/1.1\r\n\r\n", shared()).await;
         assert!(live.starts_with("HTTP/1.1 200 OK\r\n"), "{live}");
         h.metrics.llm_circuit_closed();
-        let ready = text(respond(b"GET /readyz HTTP/1.1\r\n\r\n", &h));
+        let ready = respond(b"GET /readyz HTTP/1.1\r\n\r\n", shared()).await;
         assert!(ready.starts_with("HTTP/1.1 200 OK\r\n"), "{ready}");
     }
 
-    #[test]
-    fn liveness_does_not_depend_on_the_broker() {
-        let live = text(respond(b"GET /healthz HTTP/1.0\r\n\r\n", &health(false)));
-        assert!(live.starts_with("HTTP/1.1 200 OK\r\n"), "{live}");
+    #[tokio::test]
+    async fn liveness_does_not_depend_on_the_broker() {
+        let live = respond(b"GET /healthz HTTP/1.0\r\n\r\n", health(false)).await;
+        // hyper answers in the version it was asked in.
+        assert!(live.starts_with("HTTP/1.0 200 OK\r\n"), "{live}");
     }
 
-    #[test]
-    fn metrics_are_served_in_the_prometheus_text_format() {
-        let m = text(respond(
+    #[tokio::test]
+    async fn metrics_are_served_in_the_prometheus_text_format() {
+        let m = respond(
             b"GET /metrics?x=1 HTTP/1.1\r\nHost: a\r\n\r\n",
-            &health(true),
-        ));
+            health(true),
+        )
+        .await;
         assert!(m.contains("content-type: text/plain; version=0.0.4"), "{m}");
         assert!(m.contains("\r\n\r\n# HELP rewriter_jobs_total"), "{m}");
         let declared_length: usize = m
@@ -307,33 +337,51 @@ mod tests {
         assert_eq!(declared_length, m.split_once("\r\n\r\n").unwrap().1.len());
     }
 
-    #[test]
-    fn responses_give_their_status_and_body() {
+    #[tokio::test]
+    async fn responses_give_their_status_and_body() {
+        let (addr, _) =
+            answering("HTTP/1.1 503 Service Unavailable\r\nx: y\r\n\r\nnot ready\n").await;
         assert_eq!(
-            parse_response(b"HTTP/1.1 503 Service Unavailable\r\nx: y\r\n\r\nnot ready\n"),
-            Some((503, "not ready\n".to_owned()))
+            get(&addr, "/readyz").await.unwrap(),
+            (503, "not ready\n".to_owned())
         );
-        assert_eq!(
-            parse_response(b"HTTP/1.0 200 OK\r\n\r\n"),
-            Some((200, String::new()))
-        );
-        assert_eq!(parse_response(b"SSH-2.0-OpenSSH\r\n"), None);
-        assert_eq!(parse_response(b"ICY 200 OK\r\n\r\n"), None);
-        assert_eq!(parse_response(b""), None);
+        let (addr, _) = answering("HTTP/1.0 200 OK\r\n\r\n").await;
+        assert_eq!(get(&addr, "/readyz").await.unwrap(), (200, String::new()));
+        for not_http in ["SSH-2.0-OpenSSH\r\n", "ICY 200 OK\r\n\r\n", ""] {
+            let (addr, _) = answering(not_http).await;
+            let error = get(&addr, "/readyz").await.unwrap_err();
+            assert_eq!(
+                error.kind(),
+                std::io::ErrorKind::InvalidData,
+                "{not_http:?}"
+            );
+        }
     }
 
-    #[test]
-    fn other_routes_and_methods_are_refused() {
+    #[tokio::test]
+    async fn other_routes_and_methods_are_refused() {
         assert!(
-            text(respond(b"GET /admin HTTP/1.1\r\n\r\n", &health(true)))
+            respond(b"GET /admin HTTP/1.1\r\n\r\n", health(true))
+                .await
                 .starts_with("HTTP/1.1 404")
         );
         assert!(
-            text(respond(b"POST /metrics HTTP/1.1\r\n\r\n", &health(true)))
+            respond(b"POST /metrics HTTP/1.1\r\n\r\n", health(true))
+                .await
                 .starts_with("HTTP/1.1 405")
         );
-        assert!(text(respond(b"\xff\xfe garbage", &health(true))).starts_with("HTTP/1.1 405"));
-        let head = text(respond(b"HEAD /healthz HTTP/1.1\r\n\r\n", &health(true)));
+        assert!(
+            respond(b"POST /admin HTTP/1.1\r\n\r\n", health(true))
+                .await
+                .starts_with("HTTP/1.1 405")
+        );
+        // Not HTTP at all: hyper refuses it before any route.
+        assert!(
+            respond(b"\xff\xfe garbage\r\n\r\n", health(true))
+                .await
+                .starts_with("HTTP/1.1 400")
+        );
+        let head = respond(b"HEAD /healthz HTTP/1.1\r\n\r\n", health(true)).await;
         assert!(head.ends_with("\r\n\r\n"), "{head}");
     }
 }

@@ -1,19 +1,34 @@
 //! What a worker counts and times, and its Prometheus text exposition.
 //!
 //! One [`Metrics`] per process, shared by reference (`Arc`) between the worker loop, its tasks,
-//! the pipeline and the LLM client. Everything on the hot path is a relaxed atomic add; only
-//! the per-prompt-version totals (tokens, cost) take a short lock, once per article. Nothing
-//! here does I/O: [`crate::health`] serves [`Metrics::render`].
+//! the pipeline and the LLM client. Each [`Metrics`] owns its own `prometheus_client`
+//! [`Registry`] (no global one), so tests that run several workers in one process see their own
+//! counts; the crate writes the text format. Recording stays cheap: every labelled series with a
+//! fixed label set is created up front and kept as a handle, so counting is one relaxed atomic
+//! add; a histogram takes the crate's short lock; the per-prompt-version series are looked up
+//! once per article. Nothing here does I/O: [`crate::health`] serves [`Metrics::render`].
 //!
 //! Names follow Prometheus conventions (`_total` counters, `_seconds` histograms, base units).
+//! Counters are registered without `_total`: the crate adds it when it writes them.
 
 use std::collections::BTreeMap;
-use std::fmt::Write as _;
-use std::sync::atomic::{AtomicBool, AtomicI64, AtomicU64, Ordering};
-use std::sync::{Mutex, PoisonError};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant, SystemTime};
 
+use prometheus_client::encoding::{EncodeLabelSet, EncodeMetric, MetricEncoder, NoLabelSet};
+use prometheus_client::metrics::MetricType;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::registry::{Metric, Registry};
+
+pub use prometheus_client::encoding::prometheus_text::CONTENT_TYPE;
+
 use crate::job::PromptVersion;
+
+/// A counter of fractional amounts (seconds, dollars).
+type FloatCounter = Counter<f64, AtomicU64>;
 
 /// Bucket upper bounds (seconds) for LLM request and job durations.
 const SLOW_BUCKETS: &[f64] = &[
@@ -93,16 +108,6 @@ impl RequestResult {
     }
 }
 
-/// Tokens and money spent under one prompt version.
-#[derive(Debug, Clone, Copy, Default, PartialEq)]
-pub struct VersionTotals {
-    pub articles: u64,
-    pub prompt_tokens: u64,
-    pub completion_tokens: u64,
-    /// In US dollars; only articles whose models have a price contribute.
-    pub cost_usd: f64,
-}
-
 /// A counter snapshot of what a worker did, for logs and tests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct RunSummary {
@@ -113,48 +118,19 @@ pub struct RunSummary {
     pub reconnects: u64,
 }
 
-/// A histogram with fixed buckets, safe to observe from any task.
-#[derive(Debug)]
-pub struct Histogram {
-    bounds: &'static [f64],
-    /// One per bound, plus `+Inf`; not cumulative (the exposition sums them).
-    counts: Vec<AtomicU64>,
-    sum_nanos: AtomicU64,
-}
+/// A histogram of durations with fixed buckets (in seconds), safe to observe from any task.
+#[derive(Debug, Clone)]
+pub struct Histogram(prometheus_client::metrics::histogram::Histogram);
 
 impl Histogram {
-    fn new(bounds: &'static [f64]) -> Self {
-        Self {
-            bounds,
-            counts: (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect(),
-            sum_nanos: AtomicU64::new(0),
-        }
+    fn register(r: &mut Registry, desc: Desc, bounds: &[f64]) -> Self {
+        let buckets = bounds.iter().copied();
+        let histogram = prometheus_client::metrics::histogram::Histogram::new(buckets);
+        Self(register(r, desc, histogram))
     }
 
     pub fn observe(&self, d: Duration) {
-        let secs = d.as_secs_f64();
-        let i = self
-            .bounds
-            .iter()
-            .position(|b| secs <= *b)
-            .unwrap_or(self.bounds.len());
-        if let Some(c) = self.counts.get(i) {
-            c.fetch_add(1, Ordering::Relaxed);
-        }
-        let nanos = u64::try_from(d.as_nanos()).unwrap_or(u64::MAX);
-        self.sum_nanos.fetch_add(nanos, Ordering::Relaxed);
-    }
-
-    fn render(&self, out: &mut String, name: &str) {
-        let mut cumulative = 0;
-        for (i, bound) in self.bounds.iter().enumerate() {
-            cumulative += self.counts[i].load(Ordering::Relaxed);
-            let _ = writeln!(out, "{name}_bucket{{le=\"{bound}\"}} {cumulative}");
-        }
-        cumulative += self.counts[self.bounds.len()].load(Ordering::Relaxed);
-        let _ = writeln!(out, "{name}_bucket{{le=\"+Inf\"}} {cumulative}");
-        let sum = self.sum_nanos.load(Ordering::Relaxed) as f64 / 1e9;
-        let _ = writeln!(out, "{name}_sum {sum}\n{name}_count {cumulative}");
+        self.0.observe(d.as_secs_f64());
     }
 }
 
@@ -197,34 +173,227 @@ impl LlmOutage {
     }
 }
 
+/// The LLM circuit's state, shared with the registry for the time it has spent open.
+#[derive(Debug, Default)]
+struct CircuitState {
+    outage: Mutex<Option<LlmOutage>>,
+    /// Time the circuit spent open, outages that ended only.
+    closed_nanos: AtomicU64,
+}
+
+impl CircuitState {
+    fn register(r: &mut Registry) -> Arc<Self> {
+        register(r, CIRCUIT_OPEN_SECONDS, CircuitOpenSeconds(Arc::default())).0
+    }
+
+    fn outage(&self) -> Option<LlmOutage> {
+        lock(&self.outage).clone()
+    }
+
+    /// Time the circuit has spent open, the current outage included.
+    fn open_time(&self) -> Duration {
+        let current = self.outage().map_or(Duration::ZERO, |o| o.opened.elapsed());
+        Duration::from_nanos(self.closed_nanos.load(Ordering::Relaxed)) + current
+    }
+}
+
+/// `rewriter_llm_circuit_open_seconds_total`: read when scraped, so that an outage under way
+/// counts up to the second of the scrape.
+#[derive(Debug, Clone)]
+struct CircuitOpenSeconds(Arc<CircuitState>);
+
+impl EncodeMetric for CircuitOpenSeconds {
+    fn encode(&self, mut encoder: MetricEncoder) -> Result<(), std::fmt::Error> {
+        encoder.encode_counter::<NoLabelSet, _, u64>(&self.0.open_time().as_secs_f64(), None)
+    }
+
+    fn metric_type(&self) -> MetricType {
+        MetricType::Counter
+    }
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct OutcomeLabel {
+    outcome: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ResultLabel {
+    result: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VersionLabel {
+    prompt_version: u32,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct TokensLabels {
+    prompt_version: u32,
+    kind: &'static str,
+}
+
+/// The series of one prompt version, once it has written an article.
+#[derive(Debug)]
+struct VersionSeries {
+    articles: Counter,
+    prompt_tokens: Counter,
+    completion_tokens: Counter,
+    cost_usd: FloatCounter,
+}
+
+/// Articles, tokens and money by prompt version.
+#[derive(Debug, Default)]
+struct ByVersion {
+    articles: Family<VersionLabel, Counter>,
+    tokens: Family<TokensLabels, Counter>,
+    cost_usd: Family<VersionLabel, FloatCounter>,
+    /// The handles of the versions seen: one lookup per article instead of four.
+    seen: Mutex<BTreeMap<PromptVersion, VersionSeries>>,
+}
+
+impl ByVersion {
+    fn register(r: &mut Registry) -> Self {
+        let versions = Self::default();
+        register(r, ARTICLES, versions.articles.clone());
+        register(r, TOKENS, versions.tokens.clone());
+        register(r, COST, versions.cost_usd.clone());
+        versions
+    }
+
+    fn series(&self, version: PromptVersion) -> VersionSeries {
+        let prompt_version = version.get();
+        let tokens = |kind| {
+            self.tokens.get_or_create_owned(&TokensLabels {
+                prompt_version,
+                kind,
+            })
+        };
+        let version = VersionLabel { prompt_version };
+        VersionSeries {
+            articles: self.articles.get_or_create_owned(&version),
+            prompt_tokens: tokens("prompt"),
+            completion_tokens: tokens("completion"),
+            cost_usd: self.cost_usd.get_or_create_owned(&version),
+        }
+    }
+}
+
+/// A family's name and help as the exposition shows them, but a counter's name without
+/// `_total` (the crate adds it).
+type Desc = (&'static str, &'static str);
+
+const JOBS: Desc = ("rewriter_jobs", "Jobs settled, by outcome.");
+const IN_FLIGHT: Desc = ("rewriter_jobs_in_flight", "Jobs being worked on now.");
+const QUEUE_READY: Desc = (
+    "rewriter_queue_ready_messages",
+    "Jobs waiting in the queue at the last check (-1: not checked yet).",
+);
+const BROKER_CONNECTED: Desc = (
+    "rewriter_broker_connected",
+    "1 while the worker holds a connection to the broker.",
+);
+const READY: Desc = (
+    "rewriter_ready",
+    "1 when /readyz answers 200: broker connected, LLM answering, prompts loaded.",
+);
+const CIRCUIT_OPEN: Desc = (
+    "rewriter_llm_circuit_open",
+    "1 while the LLM is unreachable and jobs wait for it (the circuit breaker is open).",
+);
+const RECONNECTS: Desc = (
+    "rewriter_broker_reconnects",
+    "Times the worker lost the broker and connected again.",
+);
+const REASKS: Desc = (
+    "rewriter_llm_reasks",
+    "Answers rejected (schema or article rules) and asked for again.",
+);
+const PACING_WAIT: Desc = (
+    "rewriter_llm_pacing_wait_seconds",
+    "Time requests waited for the rate limits (REWRITER_LLM_RPM/TPM, x-ratelimit-*).",
+);
+const CIRCUIT_OPEN_SECONDS: Desc = (
+    "rewriter_llm_circuit_open_seconds",
+    "Time the LLM's circuit breaker has spent open (the LLM unreachable).",
+);
+const PROBES: Desc = (
+    "rewriter_llm_probes",
+    "Requests sent only to learn whether the LLM answers (open circuit, timeouts, start).",
+);
+const PARKED: Desc = (
+    "rewriter_jobs_parked",
+    "Jobs held through an LLM outage for REWRITER_LLM_HOLD_MAX, then put back at the tail of the queue.",
+);
+const LLM_REQUESTS: Desc = (
+    "rewriter_llm_requests",
+    "LLM HTTP requests, by result (retries included).",
+);
+const LLM_REQUEST_SECONDS: Desc = (
+    "rewriter_llm_request_duration_seconds",
+    "Time of LLM requests that got an answer.",
+);
+const JOB_SECONDS: Desc = (
+    "rewriter_job_duration_seconds",
+    "Time from delivery to settlement of jobs that wrote an article.",
+);
+const JOB_OVERHEAD_SECONDS: Desc = (
+    "rewriter_job_overhead_seconds",
+    "Time a written job spent outside LLM requests, their retries and pacing.",
+);
+const QUEUE_LAG_SECONDS: Desc = (
+    "rewriter_queue_lag_seconds",
+    "Time from publish (AMQP timestamp) to delivery.",
+);
+const ARTICLES: Desc = ("rewriter_articles", "Articles written, by prompt version.");
+const TOKENS: Desc = (
+    "rewriter_llm_tokens",
+    "Tokens of written articles (every request), by prompt version and kind.",
+);
+const COST: Desc = (
+    "rewriter_llm_cost_usd",
+    "Money spent on written articles at the configured prices (REWRITER_PRICES), by prompt version.",
+);
+const FEED_POLLS: Desc = (
+    "rewriter_feed_polls",
+    "Feed polls by rewriter ingest, by result.",
+);
+const FEED_ITEMS: Desc = (
+    "rewriter_feed_items",
+    "Feed items seen by rewriter ingest, by outcome.",
+);
+
 /// Every metric of one process.
 #[derive(Debug)]
 pub struct Metrics {
-    jobs: [AtomicU64; 4],
-    in_flight: AtomicI64,
-    reconnects: AtomicU64,
-    broker_connected: AtomicBool,
-    queue_ready: AtomicI64,
-    llm_requests: [AtomicU64; 4],
-    llm_reasks: AtomicU64,
-    pacing_wait_nanos: AtomicU64,
-    llm_outage: Mutex<Option<LlmOutage>>,
-    /// Why the last write to the archive failed, until one succeeds (`/readyz`).
-    store_failure: Mutex<Option<String>>,
-    /// Whether `store_failure` is set: a written job checks this, not the lock.
-    store_failing: AtomicBool,
-    /// Time the circuit spent open, outages that ended only.
-    llm_open_nanos: AtomicU64,
-    llm_probes: AtomicU64,
-    jobs_parked: AtomicU64,
+    /// One scrape at a time, so that `rewriter_ready` shows the value its scrape was given.
+    scraping: Mutex<()>,
+    jobs: [Counter; 4],
+    in_flight: Gauge,
+    queue_ready: Gauge,
+    broker_connected: Gauge,
+    ready: Gauge,
+    llm_circuit_open: Gauge,
+    reconnects: Counter,
+    llm_reasks: Counter,
+    pacing_wait_seconds: FloatCounter,
+    circuit: Arc<CircuitState>,
+    llm_probes: Counter,
+    jobs_parked: Counter,
+    llm_requests: [Counter; 4],
     pub llm_request_seconds: Histogram,
     pub job_seconds: Histogram,
     /// A job's time minus its time in (and waiting for) LLM requests.
     pub job_overhead_seconds: Histogram,
     pub queue_lag_seconds: Histogram,
-    versions: Mutex<BTreeMap<PromptVersion, VersionTotals>>,
+    versions: ByVersion,
     /// What `rewriter ingest` did; zero in a worker.
     pub feeds: FeedCounters,
+    /// Why the last write to the archive failed, until one succeeds (`/readyz`).
+    store_failure: Mutex<Option<String>>,
+    /// Whether `store_failure` is set: a written job checks this, not the lock.
+    store_failing: AtomicBool,
+    registry: Registry,
 }
 
 impl Default for Metrics {
@@ -234,119 +403,125 @@ impl Default for Metrics {
 }
 
 impl Metrics {
+    /// A registry of its own with every family, registered in the order the exposition lists
+    /// them (the fields below are evaluated in the order written).
     pub fn new() -> Self {
-        Self {
-            jobs: Default::default(),
-            in_flight: AtomicI64::new(0),
-            reconnects: AtomicU64::new(0),
-            broker_connected: AtomicBool::new(false),
-            queue_ready: AtomicI64::new(-1),
-            llm_requests: Default::default(),
-            llm_reasks: AtomicU64::new(0),
-            pacing_wait_nanos: AtomicU64::new(0),
-            llm_outage: Mutex::new(None),
+        let r = &mut Registry::default();
+        let outcomes = JobOutcome::ALL.map(|o| OutcomeLabel { outcome: o.label() });
+        let results = RequestResult::ALL.map(|o| ResultLabel { result: o.label() });
+        let metrics = Self {
+            scraping: Mutex::new(()),
+            jobs: labelled(r, JOBS, outcomes),
+            in_flight: register(r, IN_FLIGHT, Gauge::default()),
+            queue_ready: register(r, QUEUE_READY, Gauge::default()),
+            broker_connected: register(r, BROKER_CONNECTED, Gauge::default()),
+            ready: register(r, READY, Gauge::default()),
+            llm_circuit_open: register(r, CIRCUIT_OPEN, Gauge::default()),
+            reconnects: register(r, RECONNECTS, Counter::default()),
+            llm_reasks: register(r, REASKS, Counter::default()),
+            pacing_wait_seconds: register(r, PACING_WAIT, FloatCounter::default()),
+            circuit: CircuitState::register(r),
+            llm_probes: register(r, PROBES, Counter::default()),
+            jobs_parked: register(r, PARKED, Counter::default()),
+            llm_requests: labelled(r, LLM_REQUESTS, results),
+            llm_request_seconds: Histogram::register(r, LLM_REQUEST_SECONDS, SLOW_BUCKETS),
+            job_seconds: Histogram::register(r, JOB_SECONDS, SLOW_BUCKETS),
+            job_overhead_seconds: Histogram::register(r, JOB_OVERHEAD_SECONDS, FAST_BUCKETS),
+            queue_lag_seconds: Histogram::register(r, QUEUE_LAG_SECONDS, LAG_BUCKETS),
+            versions: ByVersion::register(r),
+            feeds: FeedCounters::register(r),
             store_failure: Mutex::new(None),
             store_failing: AtomicBool::new(false),
-            llm_open_nanos: AtomicU64::new(0),
-            llm_probes: AtomicU64::new(0),
-            jobs_parked: AtomicU64::new(0),
-            llm_request_seconds: Histogram::new(SLOW_BUCKETS),
-            job_seconds: Histogram::new(SLOW_BUCKETS),
-            job_overhead_seconds: Histogram::new(FAST_BUCKETS),
-            queue_lag_seconds: Histogram::new(LAG_BUCKETS),
-            versions: Mutex::new(BTreeMap::new()),
-            feeds: FeedCounters::default(),
-        }
+            registry: std::mem::take(r),
+        };
+        // -1 until the first check.
+        metrics.queue_ready.set(-1);
+        metrics
     }
 
     pub fn job_settled(&self, outcome: JobOutcome) {
-        self.jobs[outcome.index()].fetch_add(1, Ordering::Relaxed);
+        self.jobs[outcome.index()].inc();
     }
 
     pub fn jobs(&self, outcome: JobOutcome) -> u64 {
-        self.jobs[outcome.index()].load(Ordering::Relaxed)
+        self.jobs[outcome.index()].get()
     }
 
     /// Jobs settled in any way so far.
     pub fn settled(&self) -> u64 {
-        self.jobs.iter().map(|c| c.load(Ordering::Relaxed)).sum()
+        self.jobs.iter().map(Counter::get).sum()
     }
 
     /// Counts a job in flight until the guard is dropped.
     pub fn job_started(&self) -> InFlight<'_> {
-        self.in_flight.fetch_add(1, Ordering::Relaxed);
+        self.in_flight.inc();
         InFlight(self)
     }
 
     pub fn reconnected(&self) {
-        self.reconnects.fetch_add(1, Ordering::Relaxed);
+        self.reconnects.inc();
     }
 
     pub fn set_broker_connected(&self, yes: bool) {
-        self.broker_connected.store(yes, Ordering::Relaxed);
+        self.broker_connected.set(i64::from(yes));
     }
 
     pub fn broker_connected(&self) -> bool {
-        self.broker_connected.load(Ordering::Relaxed)
+        self.broker_connected.get() == 1
     }
 
     pub fn set_queue_ready(&self, n: u32) {
-        self.queue_ready.store(i64::from(n), Ordering::Relaxed);
+        self.queue_ready.set(i64::from(n));
     }
 
     pub fn llm_request(&self, result: RequestResult, took: Duration) {
-        self.llm_requests[result.index()].fetch_add(1, Ordering::Relaxed);
+        self.llm_requests[result.index()].inc();
         if result == RequestResult::Ok {
             self.llm_request_seconds.observe(took);
         }
     }
 
     pub fn llm_requests(&self, result: RequestResult) -> u64 {
-        self.llm_requests[result.index()].load(Ordering::Relaxed)
+        self.llm_requests[result.index()].get()
     }
 
     pub fn llm_reasked(&self) {
-        self.llm_reasks.fetch_add(1, Ordering::Relaxed);
+        self.llm_reasks.inc();
     }
 
     pub fn paced(&self, waited: Duration) {
-        let nanos = u64::try_from(waited.as_nanos()).unwrap_or(u64::MAX);
-        self.pacing_wait_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.pacing_wait_seconds.inc_by(waited.as_secs_f64());
     }
 
     /// The LLM's circuit opened (`since` is now): `/readyz` says so until it closes.
     pub fn llm_circuit_opened(&self, since: SystemTime, reason: &str) {
-        let mut outage = self
-            .llm_outage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner);
-        outage.get_or_insert_with(|| LlmOutage {
-            since,
-            reason: reason.to_owned(),
-            opened: Instant::now(),
-        });
+        let mut outage = lock(&self.circuit.outage);
+        if outage.is_none() {
+            *outage = Some(LlmOutage {
+                since,
+                reason: reason.to_owned(),
+                opened: Instant::now(),
+            });
+            self.llm_circuit_open.set(1);
+        }
     }
 
     /// The LLM's circuit closed; returns how long it was open.
     pub fn llm_circuit_closed(&self) -> Option<Duration> {
-        let outage = self
-            .llm_outage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take()?;
-        let open = outage.opened.elapsed();
+        let mut outage = lock(&self.circuit.outage);
+        let open = outage.take()?.opened.elapsed();
         let nanos = u64::try_from(open.as_nanos()).unwrap_or(u64::MAX);
-        self.llm_open_nanos.fetch_add(nanos, Ordering::Relaxed);
+        self.circuit
+            .closed_nanos
+            .fetch_add(nanos, Ordering::Relaxed);
+        self.llm_circuit_open.set(0);
         Some(open)
     }
 
     /// A job could not be written (a full disk, a bucket that stays down): `/readyz` says
     /// so until a job is written again ([`Self::store_recovered`]).
     pub fn store_failed(&self, reason: &str) {
-        *self
-            .store_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner) = Some(reason.to_owned());
+        *lock(&self.store_failure) = Some(reason.to_owned());
         self.store_failing.store(true, Ordering::Relaxed);
     }
 
@@ -354,51 +529,39 @@ impl Metrics {
         if !self.store_failing.swap(false, Ordering::Relaxed) {
             return;
         }
-        self.store_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .take();
+        lock(&self.store_failure).take();
     }
 
     pub fn store_failure(&self) -> Option<String> {
-        self.store_failure
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        lock(&self.store_failure).clone()
     }
 
     /// The outage under way, if the circuit is open.
     pub fn llm_outage(&self) -> Option<LlmOutage> {
-        self.llm_outage
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        self.circuit.outage()
     }
 
     /// Time the circuit has spent open, the current outage included.
     pub fn llm_open_time(&self) -> Duration {
-        let current = self
-            .llm_outage()
-            .map_or(Duration::ZERO, |o| o.opened.elapsed());
-        Duration::from_nanos(self.llm_open_nanos.load(Ordering::Relaxed)) + current
+        self.circuit.open_time()
     }
 
     pub fn llm_probed(&self) {
-        self.llm_probes.fetch_add(1, Ordering::Relaxed);
+        self.llm_probes.inc();
     }
 
     /// Requests sent only to learn whether the LLM answers at all.
     pub fn llm_probes(&self) -> u64 {
-        self.llm_probes.load(Ordering::Relaxed)
+        self.llm_probes.get()
     }
 
     pub fn job_parked(&self) {
-        self.jobs_parked.fetch_add(1, Ordering::Relaxed);
+        self.jobs_parked.inc();
     }
 
     /// Deliveries held through an outage for `REWRITER_LLM_HOLD_MAX` and then put back.
     pub fn jobs_parked(&self) -> u64 {
-        self.jobs_parked.load(Ordering::Relaxed)
+        self.jobs_parked.get()
     }
 
     /// Adds one written article's tokens and cost to its prompt version's totals.
@@ -409,19 +572,14 @@ impl Metrics {
         completion_tokens: u64,
         cost_usd: Option<f64>,
     ) {
-        let mut versions = self.versions.lock().unwrap_or_else(PoisonError::into_inner);
-        let totals = versions.entry(version).or_default();
-        totals.articles += 1;
-        totals.prompt_tokens += prompt_tokens;
-        totals.completion_tokens += completion_tokens;
-        totals.cost_usd += cost_usd.unwrap_or(0.0);
-    }
-
-    fn version_totals(&self) -> BTreeMap<PromptVersion, VersionTotals> {
-        self.versions
-            .lock()
-            .unwrap_or_else(PoisonError::into_inner)
-            .clone()
+        let mut seen = lock(&self.versions.seen);
+        let series = seen
+            .entry(version)
+            .or_insert_with(|| self.versions.series(version));
+        series.articles.inc();
+        series.prompt_tokens.inc_by(prompt_tokens);
+        series.completion_tokens.inc_by(completion_tokens);
+        series.cost_usd.inc_by(cost_usd.unwrap_or(0.0));
     }
 
     pub fn summary(&self) -> RunSummary {
@@ -430,175 +588,17 @@ impl Metrics {
             already_written: self.jobs(JobOutcome::AlreadyWritten),
             dead_lettered: self.jobs(JobOutcome::DeadLettered),
             requeued: self.jobs(JobOutcome::Requeued),
-            reconnects: self.reconnects.load(Ordering::Relaxed),
+            reconnects: self.reconnects.get(),
         }
     }
 
-    /// The Prometheus text exposition format (version 0.0.4).
+    /// The Prometheus text exposition format (version 0.0.4, [`CONTENT_TYPE`]).
     pub fn render(&self, ready: bool) -> String {
+        let _one_scrape = lock(&self.scraping);
+        self.ready.set(i64::from(ready));
         let mut out = String::with_capacity(8 * 1024);
-        family(
-            &mut out,
-            "rewriter_jobs_total",
-            "counter",
-            "Jobs settled, by outcome.",
-        );
-        for outcome in JobOutcome::ALL {
-            let _ = writeln!(
-                out,
-                "rewriter_jobs_total{{outcome=\"{}\"}} {}",
-                outcome.label(),
-                self.jobs(outcome)
-            );
-        }
-        let gauges = [
-            (
-                "rewriter_jobs_in_flight",
-                "Jobs being worked on now.",
-                self.in_flight.load(Ordering::Relaxed),
-            ),
-            (
-                "rewriter_queue_ready_messages",
-                "Jobs waiting in the queue at the last check (-1: not checked yet).",
-                self.queue_ready.load(Ordering::Relaxed),
-            ),
-            (
-                "rewriter_broker_connected",
-                "1 while the worker holds a connection to the broker.",
-                i64::from(self.broker_connected()),
-            ),
-            (
-                "rewriter_ready",
-                "1 when /readyz answers 200: broker connected, LLM answering, prompts loaded.",
-                i64::from(ready),
-            ),
-            (
-                "rewriter_llm_circuit_open",
-                "1 while the LLM is unreachable and jobs wait for it (the circuit breaker is open).",
-                i64::from(self.llm_outage().is_some()),
-            ),
-        ];
-        for (name, help, value) in gauges {
-            family(&mut out, name, "gauge", help);
-            let _ = writeln!(out, "{name} {value}");
-        }
-        let counters = [
-            (
-                "rewriter_broker_reconnects_total",
-                "Times the worker lost the broker and connected again.",
-                self.reconnects.load(Ordering::Relaxed) as f64,
-            ),
-            (
-                "rewriter_llm_reasks_total",
-                "Answers rejected (schema or article rules) and asked for again.",
-                self.llm_reasks.load(Ordering::Relaxed) as f64,
-            ),
-            (
-                "rewriter_llm_pacing_wait_seconds_total",
-                "Time requests waited for the rate limits (REWRITER_LLM_RPM/TPM, x-ratelimit-*).",
-                self.pacing_wait_nanos.load(Ordering::Relaxed) as f64 / 1e9,
-            ),
-            (
-                "rewriter_llm_circuit_open_seconds_total",
-                "Time the LLM's circuit breaker has spent open (the LLM unreachable).",
-                self.llm_open_time().as_secs_f64(),
-            ),
-            (
-                "rewriter_llm_probes_total",
-                "Requests sent only to learn whether the LLM answers (open circuit, timeouts, start).",
-                self.llm_probes() as f64,
-            ),
-            (
-                "rewriter_jobs_parked_total",
-                "Jobs held through an LLM outage for REWRITER_LLM_HOLD_MAX, then put back at the tail of the queue.",
-                self.jobs_parked() as f64,
-            ),
-        ];
-        for (name, help, value) in counters {
-            family(&mut out, name, "counter", help);
-            let _ = writeln!(out, "{name} {value}");
-        }
-        family(
-            &mut out,
-            "rewriter_llm_requests_total",
-            "counter",
-            "LLM HTTP requests, by result (retries included).",
-        );
-        for result in RequestResult::ALL {
-            let _ = writeln!(
-                out,
-                "rewriter_llm_requests_total{{result=\"{}\"}} {}",
-                result.label(),
-                self.llm_requests(result)
-            );
-        }
-        let histograms = [
-            (
-                "rewriter_llm_request_duration_seconds",
-                "Time of LLM requests that got an answer.",
-                &self.llm_request_seconds,
-            ),
-            (
-                "rewriter_job_duration_seconds",
-                "Time from delivery to settlement of jobs that wrote an article.",
-                &self.job_seconds,
-            ),
-            (
-                "rewriter_job_overhead_seconds",
-                "Time a written job spent outside LLM requests, their retries and pacing.",
-                &self.job_overhead_seconds,
-            ),
-            (
-                "rewriter_queue_lag_seconds",
-                "Time from publish (AMQP timestamp) to delivery.",
-                &self.queue_lag_seconds,
-            ),
-        ];
-        for (name, help, h) in histograms {
-            family(&mut out, name, "histogram", help);
-            h.render(&mut out, name);
-        }
-        let versions = self.version_totals();
-        family(
-            &mut out,
-            "rewriter_articles_total",
-            "counter",
-            "Articles written, by prompt version.",
-        );
-        for (v, t) in &versions {
-            let _ = writeln!(
-                out,
-                "rewriter_articles_total{{prompt_version=\"{v}\"}} {}",
-                t.articles
-            );
-        }
-        family(
-            &mut out,
-            "rewriter_llm_tokens_total",
-            "counter",
-            "Tokens of written articles (every request), by prompt version and kind.",
-        );
-        for (v, t) in &versions {
-            let _ = writeln!(
-                out,
-                "rewriter_llm_tokens_total{{prompt_version=\"{v}\",kind=\"prompt\"}} {}\nrewriter_llm_tokens_total{{prompt_version=\"{v}\",kind=\"completion\"}} {}",
-                t.prompt_tokens, t.completion_tokens
-            );
-        }
-        family(
-            &mut out,
-            "rewriter_llm_cost_usd_total",
-            "counter",
-            "Money spent on written articles at the configured prices (REWRITER_PRICES), by prompt version.",
-        );
-        for (v, t) in &versions {
-            let _ = writeln!(
-                out,
-                "rewriter_llm_cost_usd_total{{prompt_version=\"{v}\"}} {}",
-                t.cost_usd
-            );
-        }
-        self.feeds.render(&mut out);
+        // Writing into a String cannot fail.
+        let _ = prometheus_client::encoding::prometheus_text::encode(&mut out, &self.registry);
         out
     }
 }
@@ -620,70 +620,61 @@ pub enum FeedItems {
 }
 
 /// The ingester's counters.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct FeedCounters {
-    polls: [AtomicU64; 3],
-    items: [AtomicU64; 3],
+    polls: [Counter; 3],
+    items: [Counter; 3],
 }
 
 impl FeedCounters {
+    fn register(r: &mut Registry) -> Self {
+        let results = ["fetched", "not_modified", "failed"].map(|result| ResultLabel { result });
+        let outcomes =
+            ["enqueued", "already_seen", "rejected"].map(|outcome| OutcomeLabel { outcome });
+        Self {
+            polls: labelled(r, FEED_POLLS, results),
+            items: labelled(r, FEED_ITEMS, outcomes),
+        }
+    }
+
     pub fn polled(&self, result: FeedPoll) {
-        self.polls[result as usize].fetch_add(1, Ordering::Relaxed);
+        self.polls[result as usize].inc();
     }
 
     pub fn add_items(&self, outcome: FeedItems, n: u64) {
-        self.items[outcome as usize].fetch_add(n, Ordering::Relaxed);
+        self.items[outcome as usize].inc_by(n);
     }
 
     pub fn polls(&self, result: FeedPoll) -> u64 {
-        self.polls[result as usize].load(Ordering::Relaxed)
+        self.polls[result as usize].get()
     }
 
     pub fn items(&self, outcome: FeedItems) -> u64 {
-        self.items[outcome as usize].load(Ordering::Relaxed)
-    }
-
-    fn render(&self, out: &mut String) {
-        family(
-            out,
-            "rewriter_feed_polls_total",
-            "counter",
-            "Feed polls by rewriter ingest, by result.",
-        );
-        for (result, label) in [
-            (FeedPoll::Fetched, "fetched"),
-            (FeedPoll::NotModified, "not_modified"),
-            (FeedPoll::Failed, "failed"),
-        ] {
-            let _ = writeln!(
-                out,
-                "rewriter_feed_polls_total{{result=\"{label}\"}} {}",
-                self.polls(result)
-            );
-        }
-        family(
-            out,
-            "rewriter_feed_items_total",
-            "counter",
-            "Feed items seen by rewriter ingest, by outcome.",
-        );
-        for (outcome, label) in [
-            (FeedItems::Enqueued, "enqueued"),
-            (FeedItems::AlreadySeen, "already_seen"),
-            (FeedItems::Rejected, "rejected"),
-        ] {
-            let _ = writeln!(
-                out,
-                "rewriter_feed_items_total{{outcome=\"{label}\"}} {}",
-                self.items(outcome)
-            );
-        }
+        self.items[outcome as usize].get()
     }
 }
 
-/// The `# HELP` and `# TYPE` lines that open a metric family.
-fn family(out: &mut String, name: &str, kind: &str, help: &str) {
-    let _ = writeln!(out, "# HELP {name} {help}\n# TYPE {name} {kind}");
+/// Registers `metric` (the registry keeps a handle to the same series) and returns it; the
+/// registry adds the help's final full stop itself.
+fn register<M: Metric + Clone>(r: &mut Registry, (name, help): Desc, metric: M) -> M {
+    r.register(name, help.strip_suffix('.').unwrap_or(help), metric.clone());
+    metric
+}
+
+/// A counter family whose label sets are all known: each series is created now and handed
+/// back, so that counting skips the family's lock and map.
+fn labelled<S, const N: usize>(r: &mut Registry, desc: Desc, label_sets: [S; N]) -> [Counter; N]
+where
+    S: Clone + std::hash::Hash + Eq + EncodeLabelSet + std::fmt::Debug + Send + Sync + 'static,
+{
+    let family = Family::<S, Counter>::default();
+    let series = label_sets.map(|labels| family.get_or_create_owned(&labels));
+    register(r, desc, family);
+    series
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex.lock().unwrap_or_else(PoisonError::into_inner)
 }
 
 /// Holds one job in `rewriter_jobs_in_flight`.
@@ -691,96 +682,9 @@ pub struct InFlight<'a>(&'a Metrics);
 
 impl Drop for InFlight<'_> {
     fn drop(&mut self) {
-        self.0.in_flight.fetch_sub(1, Ordering::Relaxed);
+        self.0.in_flight.dec();
     }
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn histograms_are_cumulative_in_the_exposition() {
-        let m = Metrics::new();
-        m.llm_request(RequestResult::Ok, Duration::from_millis(3));
-        m.llm_request(RequestResult::Ok, Duration::from_millis(200));
-        m.llm_request(RequestResult::RateLimited, Duration::from_millis(1));
-        let text = m.render(true);
-        assert!(text.contains("rewriter_llm_request_duration_seconds_bucket{le=\"0.005\"} 1\n"));
-        assert!(text.contains("rewriter_llm_request_duration_seconds_bucket{le=\"0.25\"} 2\n"));
-        assert!(text.contains("rewriter_llm_request_duration_seconds_bucket{le=\"+Inf\"} 2\n"));
-        assert!(text.contains("rewriter_llm_request_duration_seconds_count 2\n"));
-        assert!(text.contains("rewriter_llm_requests_total{result=\"rate_limited\"} 1\n"));
-        assert!(text.contains("rewriter_ready 1\n"));
-    }
-
-    #[test]
-    fn every_sample_line_belongs_to_a_declared_family() {
-        let m = Metrics::new();
-        m.article_written(PromptVersion::new(2).unwrap(), 100, 50, Some(0.25));
-        m.job_settled(JobOutcome::Written);
-        let text = m.render(false);
-        let mut declared = Vec::new();
-        for line in text.lines() {
-            if let Some(rest) = line.strip_prefix("# TYPE ") {
-                declared.push(rest.split(' ').next().unwrap().to_owned());
-                continue;
-            }
-            if line.starts_with('#') {
-                continue;
-            }
-            let name = line.split(['{', ' ']).next().unwrap();
-            let family = ["_bucket", "_sum", "_count"]
-                .iter()
-                .find_map(|s| name.strip_suffix(s))
-                .filter(|base| declared.iter().any(|d| d == base))
-                .unwrap_or(name);
-            assert!(declared.iter().any(|d| d == family), "{line}");
-            let value = line.rsplit(' ').next().unwrap();
-            assert!(value.parse::<f64>().is_ok(), "{line}");
-        }
-        assert!(
-            text.contains("rewriter_llm_tokens_total{prompt_version=\"2\",kind=\"prompt\"} 100\n")
-        );
-        assert!(text.contains("rewriter_llm_cost_usd_total{prompt_version=\"2\"} 0.25\n"));
-        assert!(text.contains("rewriter_jobs_total{outcome=\"written\"} 1\n"));
-    }
-
-    #[test]
-    fn an_outage_shows_as_an_open_circuit_and_counts_its_time() {
-        let m = Metrics::new();
-        assert!(m.render(true).contains("rewriter_llm_circuit_open 0\n"));
-        m.llm_circuit_opened(SystemTime::now(), "could not connect");
-        m.llm_circuit_opened(SystemTime::now(), "a later reason is not kept");
-        assert_eq!(m.llm_outage().unwrap().reason, "could not connect");
-        assert!(m.render(false).contains("rewriter_llm_circuit_open 1\n"));
-        std::thread::sleep(Duration::from_millis(5));
-        let open = m.llm_circuit_closed().unwrap();
-        assert!(open >= Duration::from_millis(5));
-        assert!(m.llm_circuit_closed().is_none());
-        assert!(m.render(true).contains("rewriter_llm_circuit_open 0\n"));
-        assert_eq!(m.llm_open_time(), open);
-    }
-
-    #[test]
-    fn quantiles_interpolate_inside_the_bucket() {
-        let bounds = [1.0, 2.0, 4.0];
-        assert_eq!(quantile(&bounds, &[0, 0, 0, 0], 0.5), None);
-        // 10 in (1, 2]: the median is the middle of that bucket.
-        assert_eq!(quantile(&bounds, &[0, 10, 0, 0], 0.5), Some(1.5));
-        assert_eq!(quantile(&bounds, &[10, 0, 0, 0], 1.0), Some(1.0));
-        // Beyond the last bound: the last bound.
-        assert_eq!(quantile(&bounds, &[0, 0, 0, 5], 0.99), Some(4.0));
-    }
-
-    #[test]
-    fn the_in_flight_gauge_follows_its_guards() {
-        let m = Metrics::new();
-        let a = m.job_started();
-        let b = m.job_started();
-        assert!(m.render(true).contains("rewriter_jobs_in_flight 2\n"));
-        drop(a);
-        drop(b);
-        assert!(m.render(true).contains("rewriter_jobs_in_flight 0\n"));
-    }
-}
+mod tests;

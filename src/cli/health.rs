@@ -136,24 +136,9 @@ fn reason(body: &str) -> String {
 mod tests {
     use super::*;
 
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
     use tokio::net::TcpListener;
 
-    /// A one-connection server that reads the request and answers `response`; it hands back the
-    /// request it read.
-    async fn answering(response: &'static str) -> (String, tokio::task::JoinHandle<String>) {
-        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
-        let addr = listener.local_addr().unwrap().to_string();
-        let served = tokio::spawn(async move {
-            let (mut stream, _) = listener.accept().await.unwrap();
-            let mut request = vec![0u8; 4096];
-            let n = stream.read(&mut request).await.unwrap();
-            stream.write_all(response.as_bytes()).await.unwrap();
-            stream.shutdown().await.unwrap();
-            String::from_utf8_lossy(&request[..n]).into_owned()
-        });
-        (addr, served)
-    }
+    use crate::health::tests::answering;
 
     #[test]
     fn an_unspecified_address_means_the_loopback_of_its_family() {
