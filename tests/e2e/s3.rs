@@ -38,18 +38,26 @@ fn read(root: &Path, relative: &str) -> String {
     std::fs::read_to_string(root.join(relative)).unwrap_or_else(|e| panic!("{relative}: {e}"))
 }
 
-/// Worker, redelivery, `reprocess` (dry run and for real), `diff`, `promote` (one and
-/// `--all`), `audit`, `cost` and `prompts list`, in the order an editor meets them.
-async fn every_command_works_against(backend: Backend) {
-    // Arrange: an archive with the examples at v1, written by a worker process
+/// A test environment whose archive is on `backend` (a moto server and a bucket of its own,
+/// or the environment's folder), with a prompts folder holding v1; the test keeps the server
+/// and the folder alive by holding them.
+async fn archive_on(backend: Backend) -> (TestEnv, Option<Moto>, Archive, TempDir) {
     let mut env = TestEnv::new().await;
     let moto = (backend == Backend::Bucket).then(Moto::start);
     let bucket = moto.as_ref().map(|m| env.use_bucket(m));
-    let mut archive = Archive {
+    let archive = Archive {
         bucket,
         copy: tempfile::tempdir().unwrap(),
     };
     let prompts = prompts_with_v1(&mut env);
+    (env, moto, archive, prompts)
+}
+
+/// Worker, redelivery, `reprocess` (dry run and for real), `diff`, `promote` (one and
+/// `--all`), `audit`, `cost` and `prompts list`, in the order an editor meets them.
+async fn every_command_works_against(backend: Backend) {
+    // Arrange: an archive with the examples at v1, written by a worker process
+    let (env, _moto, mut archive, prompts) = archive_on(backend).await;
     let sources = example_sources();
     assert_success(&env.run(&["enqueue", "-"], &example_headlines()));
     assert_success(&env.run(&["worker", "--exit-when-idle"], ""));
@@ -306,14 +314,7 @@ fn decisions(root: &Path, id: &str) -> Vec<String> {
 /// from four sessions at once, none of whose records may be lost.
 async fn the_desk_decides_over_http_against(backend: Backend) {
     // Arrange: one article at v1 and v2, the desk running, an editor signed in
-    let mut env = TestEnv::new().await;
-    let moto = (backend == Backend::Bucket).then(Moto::start);
-    let bucket = moto.as_ref().map(|m| env.use_bucket(m));
-    let mut archive = Archive {
-        bucket,
-        copy: tempfile::tempdir().unwrap(),
-    };
-    let prompts = prompts_with_v1(&mut env);
+    let (env, _moto, mut archive, prompts) = archive_on(backend).await;
     let line = example_headlines().lines().next().unwrap().to_owned();
     let source: serde_json::Value = serde_json::from_str(&line).unwrap();
     let id = source["externalId"].as_str().unwrap().to_owned();
