@@ -1,8 +1,8 @@
 //! The article format: frontmatter keys and order, body sections and their headings per
 //! language, the description cut, and which items of an answer's lists an article prints.
 //!
-//! Pure code, no IO. The LLM's answers arrive as JSON fields (see
-//! [`crate::prompts::DRAFT_FIELDS`]) and are judged by [`crate::review`] before they get here.
+//! Pure code, no IO. The LLM's answers arrive as JSON fields (the [`Part`]s, each produced by
+//! exactly one call of a prompt set) and are judged by [`crate::review`] before they get here.
 //! [`Article::assemble`] turns a headline and a complete [`Draft`] into frontmatter and body,
 //! with the headings of a [`Language`], repairing the text as [`crate::text`] does;
 //! [`Article::to_markdown`] prints them (its YAML reads back as written: a tested property).

@@ -20,25 +20,13 @@ use serde::{Deserialize, Serialize};
 use serde_json::value::RawValue;
 use serde_json::{Value, json};
 
-use crate::article::Language;
+use crate::article::{Language, Part};
 use crate::job::{Headline, PromptVersion};
 use crate::review::{Bounds, PromptText};
 
 mod library;
 
 pub use library::{PromptLibrary, SetCheck};
-
-/// The keys that the calls of a prompt set must produce between them, each exactly once.
-pub const DRAFT_FIELDS: &[&str] = &[
-    "overview",
-    "heading",
-    "paragraphs",
-    "commentary",
-    "bullets",
-    "sentiment",
-    "category",
-    "tags",
-];
 
 /// A prompt set that cannot be used.
 #[derive(Debug, thiserror::Error)]
@@ -283,7 +271,7 @@ impl PromptSet {
                 .flatten()
                 .map(|(k, _)| k)
             {
-                if !DRAFT_FIELDS.contains(&key.as_str()) {
+                if Part::named(key).is_none() {
                     return Err(invalid(
                         &schema_path,
                         format!("produces {key:?}, which no article field takes"),
@@ -327,9 +315,9 @@ impl PromptSet {
                 validator,
             }));
         }
-        let missing: Vec<&str> = DRAFT_FIELDS
+        let missing: Vec<&str> = Part::ALL
             .iter()
-            .copied()
+            .map(|part| part.name())
             .filter(|f| !produced.contains(*f))
             .collect();
         if !missing.is_empty() {

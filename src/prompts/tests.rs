@@ -34,7 +34,7 @@ fn prompt_set_v2_writes_the_whole_article_in_one_call() {
     let set = lib.get(PromptVersion::new(2).unwrap()).unwrap();
     let calls = set.render(&headline("Bitcoin rises")).unwrap();
     assert_eq!(calls.len(), 1);
-    for key in DRAFT_FIELDS {
+    for key in Part::ALL.map(Part::name) {
         assert!(calls[0].user.contains(&format!("\"{key}\"")), "{key}");
     }
 }
