@@ -16,6 +16,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use axum::Router;
 use axum::extract::{Request, State};
@@ -24,8 +25,12 @@ use axum::http::{Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get as route_get;
+use hyper::body::Incoming;
+use hyper::service::service_fn;
+use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
+use tower::ServiceExt as _;
 
 use crate::metrics::{self, Metrics};
 
@@ -67,6 +72,13 @@ impl Health {
     }
 }
 
+/// How long a client may take to send a request's headers before its connection is closed;
+/// a scraper or a health check sends them at once.
+pub const HEADER_READ_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The pause after a failed accept (out of file descriptors, say) before the next one.
+const ACCEPT_RETRY: Duration = Duration::from_millis(100);
+
 /// A bound, not yet serving, endpoint.
 #[derive(Debug)]
 pub struct HealthServer {
@@ -90,18 +102,37 @@ impl HealthServer {
     /// Answers requests until `stop` is cancelled. The listening socket closes as soon as this
     /// task sees `stop` (a connect right after the worker stopped is refused); a request under
     /// way is still answered.
+    ///
+    /// Connections are served by hyper here rather than by `axum::serve`, which sets no limit
+    /// on how long a client may take to send its headers: a client that trickles them would
+    /// hold a task and a socket of the worker for as long as it likes.
     pub async fn serve(self, health: Arc<Health>, stop: CancellationToken) {
-        let server = axum::serve(self.listener, router(health))
-            .with_graceful_shutdown(stop.clone().cancelled_owned());
-        // Dropping the server future drops the listener at once; axum would first wait for a
-        // task of its own to pass the signal on.
-        tokio::select! {
-            () = stop.cancelled() => {}
-            served = server => {
-                if let Err(e) = served {
-                    tracing::warn!(error.message = %e, "health endpoint stopped");
+        let app = router(health);
+        let mut http = hyper::server::conn::http1::Builder::new();
+        http.timer(TokioTimer::new())
+            .header_read_timeout(HEADER_READ_TIMEOUT);
+        loop {
+            let accepted = tokio::select! {
+                () = stop.cancelled() => return,
+                accepted = self.listener.accept() => accepted,
+            };
+            let stream = match accepted {
+                Ok((stream, _)) => stream,
+                Err(e) => {
+                    // Out of file descriptors, say: wait rather than spin.
+                    tracing::warn!(error.message = %e, "health endpoint cannot accept");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                    continue;
                 }
-            }
+            };
+            let app = app.clone();
+            let service =
+                service_fn(move |request: hyper::Request<Incoming>| app.clone().oneshot(request));
+            let connection = http.serve_connection(TokioIo::new(stream), service);
+            tokio::spawn(async move {
+                // A client that hangs up or times out is its own problem, not the worker's.
+                let _ = connection.await;
+            });
         }
     }
 }
@@ -309,6 +340,36 @@ pub(crate) mod tests {
         h.metrics.llm_circuit_closed();
         let ready = respond(b"GET /readyz HTTP/1.1\r\n\r\n", shared()).await;
         assert!(ready.starts_with("HTTP/1.1 200 OK\r\n"), "{ready}");
+    }
+
+    #[tokio::test]
+    async fn a_client_that_never_finishes_its_headers_is_hung_up_on() {
+        let server = HealthServer::bind("127.0.0.1:0".parse().unwrap())
+            .await
+            .unwrap();
+        let addr = server.local_addr().unwrap();
+        let stop = CancellationToken::new();
+        tokio::spawn(server.serve(Arc::new(health(true)), stop.clone()));
+        let mut stream = TcpStream::connect(addr).await.unwrap();
+        stream
+            .write_all(b"GET /healthz HTTP/1.1\r\nHost: a\r\n")
+            .await
+            .unwrap();
+
+        let mut answer = Vec::new();
+        let closed = tokio::time::timeout(
+            HEADER_READ_TIMEOUT + Duration::from_secs(5),
+            stream.read_to_end(&mut answer),
+        )
+        .await;
+
+        stop.cancel();
+        assert!(
+            closed.is_ok(),
+            "the connection stayed open past the header timeout"
+        );
+        let answer = String::from_utf8_lossy(&answer);
+        assert!(!answer.contains("200 OK"), "{answer}");
     }
 
     #[tokio::test]
