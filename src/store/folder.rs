@@ -136,23 +136,7 @@ impl Folder {
 
     pub(super) async fn versions(&self, id: &ExternalId) -> Result<Vec<PromptVersion>, StoreError> {
         let dir = self.root.join("versions").join(id.as_ref());
-        blocking(move || {
-            let entries = match fs::read_dir(&dir) {
-                Ok(e) => e,
-                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(Vec::new()),
-                Err(e) => return Err(StoreError::io("list", &dir)(e)),
-            };
-            let mut versions: Vec<PromptVersion> = entries
-                .filter_map(Result::ok)
-                .filter_map(|e| {
-                    let name = e.file_name().to_str()?.to_owned();
-                    PromptVersion::parse(name.strip_suffix(".md")?).ok()
-                })
-                .collect();
-            versions.sort();
-            Ok(versions)
-        })
-        .await
+        blocking(move || versions_in(&dir)).await
     }
 
     pub(super) async fn ids(&self) -> Result<Vec<ExternalId>, StoreError> {
@@ -170,59 +154,29 @@ impl Folder {
     pub(super) async fn all_versions(
         &self,
     ) -> Result<BTreeMap<ExternalId, Vec<PromptVersion>>, StoreError> {
-        let mut all = BTreeMap::new();
-        for id in self.versioned_ids().await? {
-            let versions = self.versions(&id).await?;
-            all.insert(id, versions);
-        }
-        Ok(all)
+        let dir = self.root.join("versions");
+        blocking(move || version_tree(&dir)).await
     }
 
     pub(super) async fn latest_versions(
         &self,
     ) -> Result<BTreeMap<ExternalId, PromptVersion>, StoreError> {
-        let dir = self.root.join("versions");
-        blocking(move || {
-            let mut latest = BTreeMap::new();
-            for name in list_names(&dir)? {
-                let Ok(id) = ExternalId::parse(&name) else {
-                    continue;
-                };
-                let newest = list_names(&dir.join(&name))?
-                    .iter()
-                    .filter_map(|f| PromptVersion::parse(f.strip_suffix(".md")?).ok())
-                    .max();
-                if let Some(v) = newest {
-                    latest.insert(id, v);
-                }
-            }
-            Ok(latest)
-        })
-        .await
+        Ok(self
+            .all_versions()
+            .await?
+            .into_iter()
+            .filter_map(|(id, versions)| Some((id, *versions.last()?)))
+            .collect())
     }
 
     pub(super) async fn version_counts(
         &self,
     ) -> Result<BTreeMap<PromptVersion, usize>, StoreError> {
-        let dir = self.root.join("versions");
-        blocking(move || {
-            let mut counts = BTreeMap::new();
-            for name in list_names(&dir)? {
-                if ExternalId::parse(&name).is_err() {
-                    continue;
-                }
-                for file in list_names(&dir.join(&name))? {
-                    if let Some(v) = file
-                        .strip_suffix(".md")
-                        .and_then(|stem| PromptVersion::parse(stem).ok())
-                    {
-                        *counts.entry(v).or_insert(0) += 1;
-                    }
-                }
-            }
-            Ok(counts)
-        })
-        .await
+        let mut counts = BTreeMap::new();
+        for version in self.all_versions().await?.into_values().flatten() {
+            *counts.entry(version).or_insert(0) += 1;
+        }
+        Ok(counts)
     }
 
     /// Every version's figures, read from the files: a folder's reads are local and cheap.
@@ -432,6 +386,30 @@ fn list_names(dir: &Path) -> Result<Vec<String>, StoreError> {
         .filter_map(|e| e.file_name().into_string().ok())
         .filter(|name| !name.starts_with('.'))
         .collect())
+}
+
+/// Every article's versions under `dir` (the `versions` folder), each oldest first: the one
+/// walk that `all_versions`, `latest_versions` and `version_counts` read.
+fn version_tree(dir: &Path) -> Result<BTreeMap<ExternalId, Vec<PromptVersion>>, StoreError> {
+    let mut tree = BTreeMap::new();
+    for name in list_names(dir)? {
+        if let Ok(id) = ExternalId::parse(&name) {
+            let versions = versions_in(&dir.join(&name))?;
+            tree.insert(id, versions);
+        }
+    }
+    Ok(tree)
+}
+
+/// The versions (`v<N>.md`) in one article's folder, oldest first (as numbers: `v2` before
+/// `v10`); a missing folder has none.
+fn versions_in(dir: &Path) -> Result<Vec<PromptVersion>, StoreError> {
+    let mut versions: Vec<PromptVersion> = list_names(dir)?
+        .iter()
+        .filter_map(|name| PromptVersion::parse(name.strip_suffix(".md")?).ok())
+        .collect();
+    versions.sort();
+    Ok(versions)
 }
 
 /// `(id, modified)` for each `<id><suffix>` in `dir`; a missing folder has none.

@@ -304,17 +304,8 @@ impl Bucket {
         &self,
         relative: &str,
     ) -> Result<Vec<(String, std::time::SystemTime)>, StoreError> {
-        let base = self.key(relative);
-        let skip = base.as_ref().len() + 1;
-        self.store
-            .list(Some(&base))
-            .map_ok(|meta| {
-                let name = meta.location.as_ref().get(skip..).unwrap_or("").to_owned();
-                (name, std::time::SystemTime::from(meta.last_modified))
-            })
-            .try_collect()
+        self.list_with(relative, |meta| meta.last_modified.into())
             .await
-            .map_err(self.remote("list", relative))
     }
 
     /// Every key under `relative` (a folder-like prefix such as `versions`), relative to it,
@@ -333,13 +324,22 @@ impl Bucket {
         &self,
         relative: &str,
     ) -> Result<Vec<(String, Option<String>)>, StoreError> {
+        self.list_with(relative, |meta| meta.e_tag).await
+    }
+
+    /// Every key under `relative`, relative to it, with what `pick` takes of its listing entry.
+    async fn list_with<T>(
+        &self,
+        relative: &str,
+        pick: impl Fn(ObjectMeta) -> T,
+    ) -> Result<Vec<(String, T)>, StoreError> {
         let base = self.key(relative);
         let skip = base.as_ref().len() + 1;
         self.store
             .list(Some(&base))
             .map_ok(|meta| {
                 let name = meta.location.as_ref().get(skip..).unwrap_or("").to_owned();
-                (name, meta.e_tag)
+                (name, pick(meta))
             })
             .try_collect()
             .await
